@@ -1,0 +1,3 @@
+from landline.cli import main
+
+main()

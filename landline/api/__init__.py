@@ -1,0 +1,1 @@
+"""The HTTP API: the AT&T Landline Texting (Zipwhip) web API, leniently parsed."""

@@ -1,0 +1,63 @@
+"""The API's envelope: `{"success": ..., "response": ...}`, and its errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from landline.core.status import ErrorCode
+
+JSON_TYPE = b"application/json; charset=UTF-8"
+
+TOO_LARGE_PAGE = b"""<html>
+  <head><title>413 Request Entity Too Large</title></head>
+  <body bgcolor="white">
+      <center><h1>413 Request Entity Too Large</h1></center>
+      <hr><center>nginx</center>
+   </body>
+</html>
+"""
+
+
+class ApiError(Exception):
+    """An error answered in the envelope. Application errors stay on HTTP 200 because
+    the official clients raise on any other status without reading the body."""
+
+    def __init__(
+        self, code: int, desc: str, *, status: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(desc)
+        self.code = code
+        self.desc = desc
+        self.status = status
+        self.headers = headers or {}
+
+
+def bad_arguments(why: str) -> ApiError:
+    return ApiError(ErrorCode.BAD_ARGUMENTS, f"Bad arguments: {why}")
+
+
+def invalid_session(why: str = "missing, unknown or revoked session") -> ApiError:
+    return ApiError(ErrorCode.INVALID_SESSION, f"Invalid session: {why}", status=401)
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(ErrorCode.BAD_ARGUMENTS, f"Bad arguments: {what} not found")
+
+
+class Answer:
+    """A successful answer: `response` plus list fields such as total and size."""
+
+    __slots__ = ("extra", "response")
+
+    def __init__(self, response: Any, **extra: Any) -> None:
+        self.response = response
+        self.extra = extra
+
+    def body(self) -> bytes:
+        return orjson.dumps({"success": True, "response": self.response, **self.extra})
+
+
+def error_body(code: int, desc: str) -> bytes:
+    return orjson.dumps({"success": False, "response": {"code": int(code), "desc": desc}})

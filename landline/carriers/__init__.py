@@ -1,0 +1,1 @@
+"""Carrier connectors: the one interface every way of reaching a phone network implements."""

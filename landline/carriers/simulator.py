@@ -1,0 +1,211 @@
+"""A simulated phone network, built in, for development, demos and tests.
+
+It keeps its own memory in the store (texts it owes a receipt for, texts its handsets
+sent), so it survives a restart like a real network would. Number rules, by the last
+four digits of the destination:
+
+- 0001: undeliverable; the receipt reports an error (status 7)
+- 0002: never confirms; no receipt ever comes
+- 0003: slow; the receipt takes ten times the usual delay
+- 0004: the network rejects the text outright (status 5)
+- 0005: the network is busy for the first two attempts, then accepts
+- anything else: delivered; the receipt confirms it (status 6)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from landline.carriers.base import (
+    CarrierSink,
+    InboundText,
+    Receipt,
+    Submission,
+    SubmitOutcome,
+    SubmitResult,
+)
+from landline.core.clock import Clock
+from landline.store.access import Store
+from landline.store.schema import sim_inbound, sim_submissions
+from landline.store.upserts import insert_or_ignore
+
+log = logging.getLogger(__name__)
+
+NAME = "simulator"
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    submit: SubmitOutcome
+    outcome: str  # delivered, failed or silent
+    delay_factor: int = 1
+
+
+def behaviour_for(destination: str, attempt: int) -> Behaviour:
+    suffix = destination[-4:]
+    if suffix == "0001":
+        return Behaviour(SubmitOutcome.ACCEPTED, "failed")
+    if suffix == "0002":
+        return Behaviour(SubmitOutcome.ACCEPTED, "silent")
+    if suffix == "0003":
+        return Behaviour(SubmitOutcome.ACCEPTED, "delivered", delay_factor=10)
+    if suffix == "0004":
+        return Behaviour(SubmitOutcome.REJECTED, "failed")
+    if suffix == "0005" and attempt <= 2:
+        return Behaviour(SubmitOutcome.RETRY, "failed")
+    return Behaviour(SubmitOutcome.ACCEPTED, "delivered")
+
+
+class SimulatorConnector:
+    name = NAME
+
+    def __init__(
+        self, store: Store, clock: Clock, *, receipt_delay_ms: int, poll_ms: int, lease_ms: int
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._delay = receipt_delay_ms
+        self._poll = poll_ms / 1000
+        self._lease = lease_ms
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    async def start(self, sink: CarrierSink) -> None:
+        self._task = asyncio.create_task(self._run(sink), name="simulator")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def submit(self, submission: Submission) -> SubmitResult:
+        rule = behaviour_for(submission.destination, submission.attempt)
+        if rule.submit is SubmitOutcome.RETRY:
+            return SubmitResult(SubmitOutcome.RETRY, reason="simulated network busy")
+        if rule.submit is SubmitOutcome.REJECTED:
+            return SubmitResult(
+                SubmitOutcome.REJECTED, reason="simulated network rejected the text"
+            )
+        due = self._clock.now_ms() + self._delay * rule.delay_factor
+        row = {
+            "message_id": submission.message_id,
+            "source": submission.source,
+            "destination": submission.destination,
+            "body": submission.body,
+            "outcome": rule.outcome,
+            "due_at": due,
+            "done": rule.outcome == "silent",
+        }
+
+        def remember(connection: Connection) -> None:
+            # Keyed by message id: a repeated submit is the same text, not a second one.
+            connection.execute(insert_or_ignore(connection, sim_submissions), row)
+
+        await self._store.write(remember)
+        return SubmitResult(SubmitOutcome.ACCEPTED, carrier_ref=f"sim-{submission.message_id}")
+
+    async def run_once(self, sink: CarrierSink) -> int:
+        """Report every due receipt and handset text; returns how many were reported."""
+        now = self._clock.now_ms()
+        receipts = await self._store.write(lambda c: _claim_receipts(c, now, self._lease))
+        if receipts:
+            await sink.receipts(NAME, receipts)
+            ids = [r.message_id for r in receipts]
+            await self._store.write(
+                lambda c: _finish(c, sim_submissions, sim_submissions.c.message_id, ids)
+            )
+        texts = await self._store.write(lambda c: _claim_inbound(c, now, self._lease))
+        if texts:
+            await sink.inbound(NAME, [text for _, text in texts])
+            ids = [row_id for row_id, _ in texts]
+            await self._store.write(lambda c: _finish(c, sim_inbound, sim_inbound.c.id, ids))
+        return len(receipts) + len(texts)
+
+    async def _run(self, sink: CarrierSink) -> None:
+        while True:
+            try:
+                busy = await self.run_once(sink)
+            except Exception:
+                log.exception("simulator round failed; trying again")
+                busy = 0
+            if not busy:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll)
+
+
+def _claim_receipts(connection: Connection, now: int, lease_ms: int) -> list[Receipt]:
+    rows = connection.execute(
+        select(sim_submissions.c.message_id, sim_submissions.c.outcome, sim_submissions.c.due_at)
+        .where(
+            sim_submissions.c.done.is_(False),
+            sim_submissions.c.due_at <= now,
+            sim_submissions.c.lease_until.is_(None) | (sim_submissions.c.lease_until < now),
+        )
+        .order_by(sim_submissions.c.due_at)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if rows:
+        connection.execute(
+            update(sim_submissions)
+            .where(sim_submissions.c.message_id.in_([r.message_id for r in rows]))
+            .values(lease_until=now + lease_ms)
+        )
+    return [Receipt(r.message_id, r.outcome == "delivered", max(r.due_at, 0)) for r in rows]
+
+
+def _claim_inbound(
+    connection: Connection, now: int, lease_ms: int
+) -> list[tuple[int, InboundText]]:
+    rows = connection.execute(
+        select(sim_inbound)
+        .where(
+            sim_inbound.c.done.is_(False),
+            sim_inbound.c.lease_until.is_(None) | (sim_inbound.c.lease_until < now),
+        )
+        .order_by(sim_inbound.c.id)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if rows:
+        connection.execute(
+            update(sim_inbound)
+            .where(sim_inbound.c.id.in_([r.id for r in rows]))
+            .values(lease_until=now + lease_ms)
+        )
+    return [
+        (r.id, InboundText(r.source, r.destination, r.body, f"sim-in-{r.id}", r.created_at))
+        for r in rows
+    ]
+
+
+def _finish(connection: Connection, table: Any, key: Any, ids: list[int]) -> None:
+    connection.execute(update(table).where(key.in_(ids)).values(done=True, lease_until=None))
+
+
+def handset_text(
+    connection: Connection, *, text_id: int, source: str, destination: str, body: str, now: int
+) -> None:
+    """A simulated handset sends a text to a line; the simulator delivers it shortly."""
+    connection.execute(
+        sim_inbound.insert().values(
+            id=text_id,
+            source=source,
+            destination=destination,
+            body=body,
+            created_at=now,
+            done=False,
+        )
+    )

@@ -1,0 +1,90 @@
+"""What a send request becomes: one message per recipient, planned before it is stored."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from landline.core import ids
+
+MAX_RECIPIENTS = 15
+MAX_BODY_BYTES = 250
+
+
+class InvalidSend(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class PlannedMessage:
+    message_id: int
+    number: str
+    contact_id: int
+    fingerprint: str
+    send_event_id: int
+    # Used only if the recipient turns out to have opted out.
+    progress_event_id: int
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    device_id: int
+    line_number: str
+    root_id: int
+    fingerprint: str
+    body: str
+    created_at: int
+    scheduled_at: int | None
+    messages: tuple[PlannedMessage, ...]
+
+    @property
+    def available_at(self) -> int:
+        return self.scheduled_at if self.scheduled_at is not None else self.created_at
+
+
+def check_body(body: str, max_bytes: int = MAX_BODY_BYTES) -> None:
+    size = len(body.encode("utf-8"))
+    if size == 0:
+        raise InvalidSend("body is empty")
+    if size > max_bytes:
+        raise InvalidSend(f"body is {size} bytes; at most {max_bytes} are allowed")
+
+
+def plan_send(
+    *,
+    device_id: int,
+    line_number: str,
+    numbers: Sequence[str],
+    body: str,
+    now: int,
+    scheduled_at: int | None,
+    next_id: Callable[[], int],
+) -> SendPlan:
+    unique = list(dict.fromkeys(numbers))
+    if not unique:
+        raise InvalidSend("contacts is required")
+    if len(unique) > MAX_RECIPIENTS:
+        raise InvalidSend(f"{len(unique)} contacts; at most {MAX_RECIPIENTS} are allowed")
+    check_body(body)
+    root_id = next_id()
+    planned = tuple(
+        PlannedMessage(
+            message_id=root_id if len(unique) == 1 else next_id(),
+            number=number,
+            contact_id=ids.contact_id(device_id, number),
+            fingerprint=ids.fingerprint(device_id, [number]),
+            send_event_id=next_id(),
+            progress_event_id=next_id(),
+        )
+        for number in unique
+    )
+    return SendPlan(
+        device_id=device_id,
+        line_number=line_number,
+        root_id=root_id,
+        fingerprint=ids.fingerprint(device_id, unique),
+        body=body,
+        created_at=now,
+        scheduled_at=scheduled_at,
+        messages=planned,
+    )

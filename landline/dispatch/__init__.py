@@ -1,0 +1,1 @@
+"""Workers that move accepted texts to carriers and carrier reports back into the store."""

@@ -1,0 +1,141 @@
+"""What carriers report, taken into the store: delivery receipts and inbound texts.
+
+Both paths are idempotent: a repeated receipt cannot change a final status, and a
+repeated inbound text (same connector and carrier reference) is stored once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import Connection
+
+from landline.carriers.base import InboundText, Receipt
+from landline.core import ids, optout
+from landline.core.clock import Clock
+from landline.core.outbound import MAX_BODY_BYTES, plan_send
+from landline.core.status import Progress
+from landline.store import contacts, lines, messages
+from landline.store.access import Store
+from landline.store.lines import Line
+
+log = logging.getLogger(__name__)
+
+
+class CarrierEvents:
+    """The CarrierSink every connector reports to."""
+
+    def __init__(self, store: Store, clock: Clock, on_outbound: Callable[[], None]) -> None:
+        self._store = store
+        self._clock = clock
+        self._on_outbound = on_outbound
+
+    async def receipts(self, connector: str, receipts: list[Receipt]) -> None:
+        event_ids = self._store.ids.take(2 * len(receipts))
+        now = self._clock.now_ms()
+
+        def apply(connection: Connection) -> None:
+            for index, receipt in enumerate(receipts):
+                status = (
+                    Progress.DELIVERED_BY_RECEIPT
+                    if receipt.delivered
+                    else Progress.ERROR_BY_RECEIPT
+                )
+                # A receipt can overtake the dispatcher's own record of the submit.
+                messages.advance_status(
+                    connection,
+                    message_id=receipt.message_id,
+                    status=int(Progress.IN_PROGRESS),
+                    at=now,
+                    event_id=event_ids[2 * index],
+                    connector=connector,
+                    only_from=int(Progress.QUEUED),
+                )
+                messages.advance_status(
+                    connection,
+                    message_id=receipt.message_id,
+                    status=int(status),
+                    at=now,
+                    event_id=event_ids[2 * index + 1],
+                )
+
+        await self._store.write(apply)
+
+    async def inbound(self, connector: str, texts: list[InboundText]) -> None:
+        replies = False
+        for text in texts:
+            line = await self._store.read(lines.by_number, text.destination)
+            if line is None:
+                log.warning("inbound text for %s, which is no line here; dropped", text.destination)
+                continue
+            replies |= await self._store.write(
+                lambda c, t=text, ln=line: self._take(c, connector, t, ln)
+            )
+        if replies:
+            self._on_outbound()
+
+    def _take(self, connection: Connection, connector: str, text: InboundText, line: Line) -> bool:
+        """Store one inbound text and act on its keyword; True if a reply was queued."""
+        now = self._clock.now_ms()
+        next_id = self._store.ids.next_id
+        message_id = next_id()
+        contact_id = ids.contact_id(line.device_id, text.source)
+        stored = messages.record_inbound(
+            connection,
+            message_id=message_id,
+            event_id=next_id(),
+            device_id=line.device_id,
+            line_number=line.number,
+            contact_number=text.source,
+            contact_id=contact_id,
+            fingerprint=ids.fingerprint(line.device_id, [text.source]),
+            body=text.body,
+            connector=connector,
+            carrier_ref=text.carrier_ref,
+            at=now,
+        )
+        keyword = optout.classify(text.body) if stored else None
+        if keyword is None:
+            return False
+        if keyword is optout.Keyword.HELP:
+            reply = line.help_text or optout.DEFAULT_HELP_TEXT
+        else:
+            opting_out = keyword is optout.Keyword.STOP
+            changed = contacts.set_opt_out(
+                connection,
+                device_id=line.device_id,
+                number=text.source,
+                contact_id=contact_id,
+                opt_out=opting_out,
+                keyword=text.body.strip(),
+                message_id=message_id,
+                audit_id=next_id(),
+                event_id=next_id(),
+                event_data={
+                    "number": text.source,
+                    "line": line.number,
+                    "optOut": opting_out,
+                    "keyword": text.body.strip(),
+                },
+                now=now,
+            )
+            if not changed:
+                return False
+            reply = optout.STOP_CONFIRMATION if opting_out else optout.START_CONFIRMATION
+        plan = plan_send(
+            device_id=line.device_id,
+            line_number=line.number,
+            numbers=[text.source],
+            body=_fit(reply),
+            now=now,
+            scheduled_at=None,
+            next_id=next_id,
+        )
+        messages.record_send(connection, plan, honor_opt_out=False)
+        return True
+
+
+def _fit(text: str) -> str:
+    encoded = text.encode("utf-8")[:MAX_BODY_BYTES]
+    return encoded.decode("utf-8", errors="ignore")

@@ -1,0 +1,94 @@
+"""One running Landline: the store, the carrier connectors and the workers, wired together."""
+
+from __future__ import annotations
+
+import logging
+
+from landline.api.app import LandlineApi
+from landline.api.context import Services
+from landline.carriers.base import Connector
+from landline.carriers.simulator import SimulatorConnector
+from landline.core.clock import Clock, SystemClock
+from landline.core.routes import RouteTable
+from landline.dispatch.dispatcher import Dispatcher
+from landline.dispatch.receiving import CarrierEvents
+from landline.settings import Settings
+from landline.store import work
+from landline.store.access import Store
+from landline.store.database import sqlite_url
+
+log = logging.getLogger(__name__)
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return sqlite_url(settings.sqlite_path())
+
+
+class Runtime:
+    """Owns the store and, when `workers` is set, the dispatcher and connectors."""
+
+    def __init__(
+        self, settings: Settings, *, clock: Clock | None = None, workers: bool = True
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.routes = RouteTable.parse(settings.routes)
+        self.store = Store(database_url(settings), self.clock)
+        self.workers = workers
+        lease_ms = int(settings.lease_seconds * 1000)
+        self.simulator = SimulatorConnector(
+            self.store,
+            self.clock,
+            receipt_delay_ms=settings.sim_receipt_delay_ms,
+            poll_ms=settings.poll_interval_ms,
+            lease_ms=lease_ms,
+        )
+        self.connectors: dict[str, Connector] = {self.simulator.name: self.simulator}
+        self.dispatcher = Dispatcher(
+            self.store,
+            self.clock,
+            self.routes,
+            self.connectors,
+            lease_ms=lease_ms,
+            poll_ms=settings.poll_interval_ms,
+        )
+        self.carrier_events = CarrierEvents(self.store, self.clock, self.dispatcher.wake)
+
+    def services(self) -> Services:
+        notify = self.dispatcher.wake if self.workers else _nothing
+        return Services(
+            store=self.store,
+            clock=self.clock,
+            routes=self.routes,
+            notify_outbound=notify,
+            default_timezone=self.settings.default_timezone,
+        )
+
+    def api(self) -> LandlineApi:
+        return LandlineApi(self.services(), on_startup=self.start, on_shutdown=self.stop)
+
+    async def start(self) -> None:
+        if not self.workers:
+            return
+        if self.store.is_sqlite:
+            # SQLite is never shared between hosts, and one process serves it, so a
+            # lease left by a process that died can be taken back at once.
+            await self.store.write(work.release_leases)
+        for connector in self.connectors.values():
+            await connector.start(self.carrier_events)
+        await self.dispatcher.start()
+        log.info("workers started (node %s)", self.store.node)
+
+    async def stop(self) -> None:
+        if self.workers:
+            await self.dispatcher.stop()
+            for connector in self.connectors.values():
+                await connector.stop()
+        self.store.close()
+
+
+def _nothing() -> None:
+    return None

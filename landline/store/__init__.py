@@ -1,0 +1,1 @@
+"""The durable store: tables, queries and migrations, on SQLite or PostgreSQL."""

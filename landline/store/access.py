@@ -1,0 +1,61 @@
+"""The store as the rest of the program sees it: reads on a thread pool, writes batched."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+
+from landline.core.clock import Clock
+from landline.core.ids import SnowflakeGenerator
+from landline.store.database import claim_node, create_engines, migrate
+from landline.store.writer import BatchWriter
+
+T = TypeVar("T")
+
+
+class Store:
+    def __init__(self, url: str, clock: Clock, *, run_migrations: bool = True) -> None:
+        self.url = url
+        self.clock = clock
+        self.writer_engine, self.reader_engine = create_engines(url)
+        self.dialect = self.writer_engine.dialect.name
+        if run_migrations:
+            migrate(self.writer_engine)
+        self.node = claim_node(self.writer_engine, clock.now_ms())
+        self.ids = SnowflakeGenerator(self.node, clock)
+        self._writer = BatchWriter(self.writer_engine)
+        self._readers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="landline-read")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self.read_sync, fn, *args)
+
+    def read_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        with self.reader_engine.connect() as connection:
+            return fn(connection, *args)
+
+    async def write(self, fn: Callable[[Connection], T]) -> T:
+        """Run `fn` in a write transaction shared with other concurrent writes.
+
+        `fn` may run twice (once in a failed batch, once alone), so it must do nothing
+        but database work.
+        """
+        return await self._writer.write(fn)
+
+    def write_sync(self, fn: Callable[[Connection], T]) -> T:
+        return self._writer.submit(fn).result()
+
+    def close(self) -> None:
+        self._writer.close()
+        self._readers.shutdown(wait=True)
+        self.writer_engine.dispose()
+        if self.reader_engine is not self.writer_engine:
+            self.reader_engine.dispose()

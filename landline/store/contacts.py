@@ -1,0 +1,169 @@
+"""The address book of a line, and the audit trail of opt-outs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, select, update
+
+from landline.store.schema import contacts, events, opt_outs
+from landline.store.upserts import insert_for_upsert
+
+EDITABLE = ("first_name", "last_name", "email", "notes", "city", "state", "zipcode", "birthday")
+
+
+def page(
+    connection: Connection, device_id: int, *, offset: int, limit: int
+) -> tuple[list[Row[Any]], int]:
+    where = (contacts.c.device_id == device_id) & contacts.c.deleted.is_(False)
+    rows = connection.execute(
+        select(contacts).where(where).order_by(contacts.c.number).offset(offset).limit(limit)
+    ).all()
+    size = connection.execute(select(func.count()).select_from(contacts).where(where)).scalar_one()
+    return list(rows), int(size)
+
+
+def get_by_id(connection: Connection, device_id: int, contact_id: int) -> Row[Any] | None:
+    return connection.execute(
+        select(contacts).where(
+            contacts.c.device_id == device_id,
+            contacts.c.id == contact_id,
+            contacts.c.deleted.is_(False),
+        )
+    ).one_or_none()
+
+
+def get_by_number(connection: Connection, device_id: int, number: str) -> Row[Any] | None:
+    return connection.execute(
+        select(contacts).where(
+            contacts.c.device_id == device_id,
+            contacts.c.number == number,
+            contacts.c.deleted.is_(False),
+        )
+    ).one_or_none()
+
+
+def save(
+    connection: Connection,
+    *,
+    device_id: int,
+    number: str,
+    contact_id: int,
+    fields: dict[str, str | None],
+    now: int,
+) -> Row[Any]:
+    """Create or update a contact; only the given fields change."""
+    values = {name: fields.get(name) for name in EDITABLE}
+    stmt = insert_for_upsert(connection, contacts).values(
+        device_id=device_id,
+        number=number,
+        id=contact_id,
+        opted_out=False,
+        deleted=False,
+        created_at=now,
+        updated_at=now,
+        **values,
+    )
+    changes: dict[str, Any] = {
+        name: getattr(stmt.excluded, name) for name in fields if name in EDITABLE
+    }
+    changes.update(deleted=False, updated_at=now)
+    connection.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[contacts.c.device_id, contacts.c.number], set_=changes
+        )
+    )
+    row = get_by_number(connection, device_id, number)
+    assert row is not None
+    return row
+
+
+def delete(connection: Connection, device_id: int, contact_ids: list[int], now: int) -> int:
+    """Forget what was saved about contacts; their opt-out state and messages remain."""
+    blank = dict.fromkeys(EDITABLE)
+    return connection.execute(
+        update(contacts)
+        .where(
+            contacts.c.device_id == device_id,
+            contacts.c.id.in_(contact_ids),
+            contacts.c.deleted.is_(False),
+        )
+        .values(deleted=True, updated_at=now, **blank)
+    ).rowcount
+
+
+def is_opted_out(connection: Connection, device_id: int, number: str) -> bool:
+    return bool(
+        connection.execute(
+            select(contacts.c.opted_out).where(
+                contacts.c.device_id == device_id, contacts.c.number == number
+            )
+        ).scalar()
+    )
+
+
+def set_opt_out(
+    connection: Connection,
+    *,
+    device_id: int,
+    number: str,
+    contact_id: int,
+    opt_out: bool,
+    keyword: str,
+    message_id: int | None,
+    audit_id: int,
+    event_id: int,
+    event_data: dict[str, Any],
+    now: int,
+) -> bool:
+    """Record an opt-out or opt-in; False if the contact was already in that state."""
+    if is_opted_out(connection, device_id, number) == opt_out:
+        return False
+    stmt = insert_for_upsert(connection, contacts).values(
+        device_id=device_id,
+        number=number,
+        id=contact_id,
+        opted_out=opt_out,
+        deleted=False,
+        created_at=now,
+        updated_at=now,
+    )
+    connection.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[contacts.c.device_id, contacts.c.number],
+            set_={"opted_out": opt_out, "updated_at": now},
+        )
+    )
+    connection.execute(
+        opt_outs.insert().values(
+            id=audit_id,
+            device_id=device_id,
+            number=number,
+            opt_out=opt_out,
+            keyword=keyword,
+            message_id=message_id,
+            created_at=now,
+        )
+    )
+    connection.execute(
+        events.insert().values(
+            id=event_id,
+            device_id=device_id,
+            kind="optout.change",
+            message_id=message_id,
+            data=json.dumps(event_data),
+            created_at=now,
+        )
+    )
+    return True
+
+
+def opt_out_history(connection: Connection, device_id: int, number: str) -> list[Row[Any]]:
+    return list(
+        connection.execute(
+            select(opt_outs)
+            .where(opt_outs.c.device_id == device_id, opt_outs.c.number == number)
+            .order_by(opt_outs.c.id)
+        )
+    )

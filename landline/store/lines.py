@@ -1,0 +1,163 @@
+"""Lines (text-enabled numbers), their operators and their session keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, select, update
+
+from landline.store.schema import lines, operators, sessions
+
+
+@dataclass(frozen=True)
+class Line:
+    device_id: int
+    number: str
+    mms: bool
+    state: str
+    timezone: str
+    help_text: str | None
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Line:
+        return cls(
+            device_id=row.device_id,
+            number=row.number,
+            mms=bool(row.mms),
+            state=row.state,
+            timezone=row.timezone,
+            help_text=row.help_text,
+        )
+
+
+_LINE_COLUMNS = (
+    lines.c.device_id,
+    lines.c.number,
+    lines.c.mms,
+    lines.c.state,
+    lines.c.timezone,
+    lines.c.help_text,
+)
+
+
+def create(
+    connection: Connection,
+    *,
+    device_id: int,
+    number: str,
+    mms: bool,
+    timezone: str,
+    password_hash: str | None,
+    help_text: str | None,
+    verified_by: str | None,
+    now: int,
+) -> None:
+    connection.execute(
+        lines.insert().values(
+            device_id=device_id,
+            number=number,
+            mms=mms,
+            state="active",
+            timezone=timezone,
+            help_text=help_text,
+            password_hash=password_hash,
+            verified_by=verified_by,
+            verified_at=now if verified_by else None,
+            created_at=now,
+        )
+    )
+
+
+def by_number(connection: Connection, number: str) -> Line | None:
+    row = connection.execute(select(*_LINE_COLUMNS).where(lines.c.number == number)).one_or_none()
+    return Line.from_row(row) if row else None
+
+
+def by_device(connection: Connection, device_id: int) -> Line | None:
+    row = connection.execute(
+        select(*_LINE_COLUMNS).where(lines.c.device_id == device_id)
+    ).one_or_none()
+    return Line.from_row(row) if row else None
+
+
+def device_exists(connection: Connection, device_id: int) -> bool:
+    return (
+        connection.execute(select(lines.c.device_id).where(lines.c.device_id == device_id)).first()
+        is not None
+    )
+
+
+def set_state(connection: Connection, number: str, state: str) -> bool:
+    return bool(
+        connection.execute(
+            update(lines).where(lines.c.number == number).values(state=state)
+        ).rowcount
+    )
+
+
+def password_hash_for_number(connection: Connection, number: str) -> tuple[int, str | None] | None:
+    row = connection.execute(
+        select(lines.c.device_id, lines.c.password_hash).where(lines.c.number == number)
+    ).one_or_none()
+    return (row.device_id, row.password_hash) if row else None
+
+
+def add_operator(
+    connection: Connection,
+    *,
+    operator_id: int,
+    device_id: int,
+    username: str,
+    password_hash: str,
+    now: int,
+) -> None:
+    connection.execute(
+        operators.insert().values(
+            id=operator_id,
+            device_id=device_id,
+            username=username,
+            password_hash=password_hash,
+            created_at=now,
+        )
+    )
+
+
+def operator_login(connection: Connection, username: str) -> tuple[int, int, str] | None:
+    """(operator id, device id, password hash) of an operator, by user name."""
+    row = connection.execute(
+        select(operators.c.id, operators.c.device_id, operators.c.password_hash).where(
+            operators.c.username == username
+        )
+    ).one_or_none()
+    return (row.id, row.device_id, row.password_hash) if row else None
+
+
+def create_session(
+    connection: Connection, *, key_hash: str, device_id: int, operator_id: int | None, now: int
+) -> None:
+    connection.execute(
+        sessions.insert().values(
+            key_hash=key_hash, device_id=device_id, operator_id=operator_id, created_at=now
+        )
+    )
+
+
+def line_for_session(connection: Connection, key_hash: str) -> Line | None:
+    """The line a live session key belongs to; None if unknown or revoked."""
+    row = connection.execute(
+        select(*_LINE_COLUMNS)
+        .join(sessions, sessions.c.device_id == lines.c.device_id)
+        .where(sessions.c.key_hash == key_hash, sessions.c.revoked_at.is_(None))
+    ).one_or_none()
+    return Line.from_row(row) if row else None
+
+
+def revoke_session(connection: Connection, key_hash: str, now: int) -> bool:
+    return bool(
+        connection.execute(
+            update(sessions)
+            .where(sessions.c.key_hash == key_hash, sessions.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        ).rowcount
+    )

@@ -1,0 +1,201 @@
+"""Test harness: a real Landline server on a real socket, on SQLite and on PostgreSQL.
+
+`landline` (the fixture) starts the server in this process on a free port, with the
+simulator carrier and, where a test asks for one, a clock the test drives. Store tests
+run twice, once per database, through the `db_url` fixture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+
+from landline.core import numbers, sessions
+from landline.core.clock import Clock, ManualClock
+from landline.runtime import Runtime
+from landline.settings import Settings
+from landline.store import lines
+
+PG_ADMIN_URL = os.environ.get("LANDLINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'landline.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+class Landline:
+    """A running server and what tests need to drive it."""
+
+    def __init__(self, runtime: Runtime, port: int) -> None:
+        self.runtime = runtime
+        self.url = f"http://127.0.0.1:{port}"
+        self.http = httpx.Client(base_url=self.url, timeout=30)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def clock(self) -> Clock:
+        return self.runtime.clock
+
+    @property
+    def store(self) -> Any:
+        return self.runtime.store
+
+    def start(self) -> None:
+        config = uvicorn.Config(
+            self.runtime.api(),
+            host="127.0.0.1",
+            port=int(self.url.rsplit(":", 1)[1]),
+            loop="asyncio",
+            lifespan="on",
+            access_log=False,
+            log_level="warning",
+        )
+        self._server = uvicorn.Server(config)
+        ready = threading.Event()
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            ready.set()
+            loop.run_until_complete(self._server.serve())  # type: ignore[union-attr]
+
+        self._thread = threading.Thread(target=serve, daemon=True)
+        self._thread.start()
+        ready.wait()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.http.close()
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def run(self, make: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+        """Run a coroutine on the server's own event loop and wait for its result."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(make(), self._loop).result(timeout=60)
+
+    def settle(self, rounds: int = 20) -> None:
+        """Let the dispatcher and the simulated network finish everything due now."""
+        for _ in range(rounds):
+            busy = self.run(self.runtime.dispatcher.run_once)
+            busy += self.run(lambda: self.runtime.simulator.run_once(self.runtime.carrier_events))
+            if not busy:
+                return
+        raise AssertionError("work still pending after settling")
+
+    # -- the API, as a client sees it
+
+    def call(self, path: str, method: str = "POST", **params: Any) -> dict[str, Any]:
+        """Call an endpoint with a form body; returns the decoded JSON answer."""
+        if method == "GET":
+            response = self.http.get(path, params=params)
+        else:
+            response = self.http.post(path, data=params)
+        return response.json()  # type: ignore[no-any-return]
+
+    def add_line(self, number: str, *, password: str | None = "secret", mms: bool = False,
+                 timezone: str = "America/Los_Angeles") -> tuple[int, str]:
+        """Create a line directly in the store; returns (device id, session key)."""
+        e164 = numbers.to_e164(number)
+        device_id = 100_000_000 + self.store.ids.next_id() % 800_000_000
+        key = sessions.new_key(device_id)
+        now = self.clock.now_ms()
+
+        def create(connection: Any) -> None:
+            lines.create(
+                connection, device_id=device_id, number=e164, mms=mms, timezone=timezone,
+                password_hash=sessions.hash_password(password) if password else None,
+                help_text="Acme help: call 206-555-0123", verified_by="tests", now=now,
+            )
+            lines.create_session(
+                connection, key_hash=sessions.hash_key(key), device_id=device_id, operator_id=None, now=now
+            )
+
+        self.store.write_sync(create)
+        return device_id, key
+
+    def handset_texts(self, source: str, line: str, body: str) -> None:
+        """A simulated handset texts a line (as `landline sim text` does)."""
+        from landline.carriers.simulator import handset_text
+
+        text_id, now = self.store.ids.next_id(), self.clock.now_ms()
+        self.store.write_sync(
+            lambda c: handset_text(
+                c, text_id=text_id, source=numbers.to_e164(source),
+                destination=numbers.to_e164(line), body=body, now=now,
+            )
+        )
+
+
+def start_landline(db_url: str, tmp_path: Path, clock: Clock | None = None, **settings: Any) -> Landline:
+    base: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "database_url": db_url,
+        "sim_receipt_delay_ms": 0,
+        "poll_interval_ms": 50,
+    }
+    base.update(settings)
+    runtime = Runtime(Settings(**base), clock=clock)
+    server = Landline(runtime, free_port())
+    server.start()
+    return server
+
+
+@pytest.fixture
+def landline(db_url: str, tmp_path: Path) -> Iterator[Landline]:
+    """A server on the real clock, with instant delivery receipts."""
+    server = start_landline(db_url, tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def manual_clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def timed_landline(db_url: str, tmp_path: Path, manual_clock: ManualClock) -> Iterator[Landline]:
+    """A server whose clock moves only when the test advances it."""
+    server = start_landline(db_url, tmp_path, clock=manual_clock, sim_receipt_delay_ms=1000)
+    yield server
+    server.stop()
