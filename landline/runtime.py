@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+from pathlib import Path
+from typing import IO
 
 from landline.api.app import LandlineApi
 from landline.api.context import Services
@@ -56,6 +59,7 @@ class Runtime:
             poll_ms=settings.poll_interval_ms,
         )
         self.carrier_events = CarrierEvents(self.store, self.clock, self.dispatcher.wake)
+        self._workers_lock: IO[bytes] | None = None
 
     def services(self) -> Services:
         notify = self.dispatcher.wake if self.workers else _nothing
@@ -74,8 +78,10 @@ class Runtime:
         if not self.workers:
             return
         if self.store.is_sqlite:
-            # SQLite is never shared between hosts, and one process serves it, so a
-            # lease left by a process that died can be taken back at once.
+            # SQLite is never shared between hosts, and the lock makes sure one process
+            # runs its workers, so a lease left by a process that died can be taken
+            # back at once.
+            self._lock_sqlite_workers()
             await self.store.write(work.release_leases)
         for connector in self.connectors.values():
             await connector.start(self.carrier_events)
@@ -88,6 +94,27 @@ class Runtime:
             for connector in self.connectors.values():
                 await connector.stop()
         self.store.close()
+        if self._workers_lock is not None:
+            self._workers_lock.close()
+            self._workers_lock = None
+
+    def _lock_sqlite_workers(self) -> None:
+        """Refuse to run a second set of workers on one SQLite file: each would take
+        back the other's leases at start and hand the same texts to carriers again."""
+        database = self.store.writer_engine.url.database
+        if not database or database == ":memory:":
+            return
+        handle = Path(database + ".workers.lock").open("a+b")  # noqa: SIM115
+        try:
+            # Released by the kernel when the process ends, however it ends.
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise RuntimeError(
+                f"another Landline process is running workers on {database}; stop it, "
+                "or start this one with --api-only"
+            ) from None
+        self._workers_lock = handle
 
 
 def _nothing() -> None:

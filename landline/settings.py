@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 class Settings(BaseSettings):
@@ -14,17 +17,45 @@ class Settings(BaseSettings):
     # Empty means SQLite in data_dir; e.g. postgresql://localhost/test for PostgreSQL.
     database_url: str = ""
     host: str = "127.0.0.1"
-    port: int = 8080
+    # 0 picks a free port (`landline serve` prints which).
+    port: int = Field(default=8080, ge=0, le=65535)
     # Number prefix -> connector; the simulator serves North America by default.
     routes: str = "+1=simulator"
     # How long the simulated network takes to send a delivery receipt.
-    sim_receipt_delay_ms: int = 1000
+    sim_receipt_delay_ms: int = Field(default=1000, ge=0)
     # How long a worker owns claimed work before another may take it over.
-    lease_seconds: float = 15.0
+    lease_seconds: float = Field(default=15.0, gt=0)
     # How often idle workers look for due work (new work wakes them at once).
-    poll_interval_ms: int = 200
+    poll_interval_ms: int = Field(default=200, gt=0)
     default_timezone: str = "America/Los_Angeles"
     log_level: str = "info"
+
+    # A mistake here would surface as failures of every request; refuse it at start.
+    @field_validator("routes")
+    @classmethod
+    def _routes(cls, value: str) -> str:
+        from landline.core.routes import RouteTable
+
+        RouteTable.parse(value)
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from landline.core import times
+
+        try:
+            times.zone(value)
+        except times.InvalidTime as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.lower() not in LOG_LEVELS:
+            raise ValueError("log_level must be one of " + ", ".join(LOG_LEVELS))
+        return value.lower()
 
     def sqlite_path(self) -> Path:
         return self.data_dir / "landline.db"

@@ -113,13 +113,20 @@ class Landline:
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(make(), self._loop).result(timeout=60)
 
-    def settle(self, rounds: int = 20) -> None:
-        """Let the dispatcher and the simulated network finish everything due now."""
+    def settle(self, rounds: int = 50) -> None:
+        """Let the dispatcher and the simulated network finish everything due now.
+
+        The server's own background workers may hold some of that work under a lease;
+        settling waits for them too, so a test never looks before the work is done.
+        """
         for _ in range(rounds):
             busy = self.run(self.runtime.dispatcher.run_once)
             busy += self.run(lambda: self.runtime.simulator.run_once(self.runtime.carrier_events))
-            if not busy:
+            if busy:
+                continue
+            if not self.store.read_sync(_pending_work, self.clock.now_ms()):
                 return
+            time.sleep(0.01)
         raise AssertionError("work still pending after settling")
 
     # -- the API, as a client sees it
@@ -132,8 +139,14 @@ class Landline:
             response = self.http.post(path, data=params)
         return response.json()  # type: ignore[no-any-return]
 
-    def add_line(self, number: str, *, password: str | None = "secret", mms: bool = False,
-                 timezone: str = "America/Los_Angeles") -> tuple[int, str]:
+    def add_line(
+        self,
+        number: str,
+        *,
+        password: str | None = "secret",
+        mms: bool = False,
+        timezone: str = "America/Los_Angeles",
+    ) -> tuple[int, str]:
         """Create a line directly in the store; returns (device id, session key)."""
         e164 = numbers.to_e164(number)
         device_id = 100_000_000 + self.store.ids.next_id() % 800_000_000
@@ -142,12 +155,22 @@ class Landline:
 
         def create(connection: Any) -> None:
             lines.create(
-                connection, device_id=device_id, number=e164, mms=mms, timezone=timezone,
+                connection,
+                device_id=device_id,
+                number=e164,
+                mms=mms,
+                timezone=timezone,
                 password_hash=sessions.hash_password(password) if password else None,
-                help_text="Acme help: call 206-555-0123", verified_by="tests", now=now,
+                help_text="Acme help: call 206-555-0123",
+                verified_by="tests",
+                now=now,
             )
             lines.create_session(
-                connection, key_hash=sessions.hash_key(key), device_id=device_id, operator_id=None, now=now
+                connection,
+                key_hash=sessions.hash_key(key),
+                device_id=device_id,
+                operator_id=None,
+                now=now,
             )
 
         self.store.write_sync(create)
@@ -160,13 +183,37 @@ class Landline:
         text_id, now = self.store.ids.next_id(), self.clock.now_ms()
         self.store.write_sync(
             lambda c: handset_text(
-                c, text_id=text_id, source=numbers.to_e164(source),
-                destination=numbers.to_e164(line), body=body, now=now,
+                c,
+                text_id=text_id,
+                source=numbers.to_e164(source),
+                destination=numbers.to_e164(line),
+                body=body,
+                now=now,
             )
         )
 
 
-def start_landline(db_url: str, tmp_path: Path, clock: Clock | None = None, **settings: Any) -> Landline:
+def _pending_work(connection: Any, now: int) -> int:
+    """Rows due now that someone has yet to finish: outbox, receipts, handset texts."""
+    from sqlalchemy import func, select
+
+    from landline.store.schema import outbox, sim_inbound, sim_submissions
+
+    count = 0
+    for table, where in (
+        (outbox, outbox.c.available_at <= now),
+        (sim_submissions, sim_submissions.c.done.is_(False) & (sim_submissions.c.due_at <= now)),
+        (sim_inbound, sim_inbound.c.done.is_(False)),
+    ):
+        count += connection.execute(
+            select(func.count()).select_from(table).where(where)
+        ).scalar_one()
+    return int(count)
+
+
+def start_landline(
+    db_url: str, tmp_path: Path, clock: Clock | None = None, **settings: Any
+) -> Landline:
     base: dict[str, Any] = {
         "data_dir": tmp_path / "data",
         "database_url": db_url,
@@ -199,3 +246,48 @@ def timed_landline(db_url: str, tmp_path: Path, manual_clock: ManualClock) -> It
     server = start_landline(db_url, tmp_path, clock=manual_clock, sim_receipt_delay_ms=1000)
     yield server
     server.stop()
+
+
+def start_quiet_landline(
+    db_url: str, tmp_path: Path, clock: Clock | None = None, **settings: Any
+) -> Landline:
+    """A server without background workers: carrier work happens only in `settle()`.
+
+    With workers running, a worker can claim a row that `settle()` then sees leased and
+    skips, so `settle()` may return before that work is done.
+    """
+    base: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "database_url": db_url,
+        "sim_receipt_delay_ms": 0,
+        "poll_interval_ms": 50,
+    }
+    base.update(settings)
+    server = Landline(Runtime(Settings(**base), clock=clock, workers=False), free_port())
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_landline(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Landline]:
+    """One quiet server per test module and database, for tests that each create their
+    own line: starting a server costs about half a second, too much to pay per API check."""
+    tmp_path = tmp_path_factory.mktemp("shared")
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'landline.db'}"
+    else:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        url = f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    server = start_quiet_landline(url, tmp_path)
+    try:
+        yield server
+    finally:
+        server.stop()
+        if schema is not None:
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")

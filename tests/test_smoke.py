@@ -18,7 +18,9 @@ def test_send_is_delivered_and_a_reply_lands_in_the_conversation(landline: Landl
 
     landline.handset_texts("+12065550100", "2065550123", "Thanks!")
     landline.settle()
-    conversation = landline.call("/conversation/get", session=session, fingerprint=got["fingerprint"])
+    conversation = landline.call(
+        "/conversation/get", session=session, fingerprint=got["fingerprint"]
+    )
     bodies = [m["body"] for m in conversation["response"]["messages"]]
     assert bodies == ["Thanks!", "Hello"]
     assert conversation["response"]["conversation"]["unreadCount"] == 1

@@ -83,12 +83,13 @@ async def save(call: Call) -> Answer:
 
 async def get(call: Call) -> Answer:
     line = await call.line()
-    raw_id = call.params.first("id", "contact", "contactId")
+    try:
+        given_ids = call.params.ids("id", "contact", "contactId")
+    except BadParam as exc:
+        raise bad_arguments(str(exc)) from exc
     raw_number = call.params.first("mobileNumber", "address")
-    if raw_id is not None:
-        if not raw_id.strip().isdigit():
-            raise bad_arguments("id must be a contact id (a number)")
-        contact_id = int(raw_id.strip())
+    if given_ids:
+        contact_id = given_ids[0]
         row = await call.store.read(contacts.get_by_id, line.device_id, contact_id)
         what = f"contact {contact_id}"
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -10,9 +12,52 @@ from landline.api.params import Params
 from landline.core import sessions
 from landline.core.clock import Clock
 from landline.core.routes import RouteTable
-from landline.store import lines
+from landline.store import database, lines
 from landline.store.access import Store
 from landline.store.lines import Line
+
+# How long a session lookup is trusted without asking the store again. A change made in
+# this process (logout, a revoke, a line's state) drops every cached lookup at once; one
+# made by another process (the `landline admin` command, another server on the same
+# PostgreSQL) takes effect within this many seconds.
+SESSION_CACHE_SECONDS = 1.0
+SESSION_CACHE_ENTRIES = 10_000
+
+
+class SessionCache:
+    """Recent session lookups: a request that carries a key seen a moment ago is
+    answered without a trip to the store's thread pool."""
+
+    def __init__(self) -> None:
+        # key hash -> (line, when it expires, session_changes() when it was read)
+        self._entries: dict[str, tuple[Line, float, int]] = {}
+
+    def get(self, key_hash: str) -> Line | None:
+        entry = self._entries.get(key_hash)
+        if entry is None:
+            return None
+        line, expires, changes = entry
+        if changes != database.session_changes() or time.monotonic() >= expires:
+            del self._entries[key_hash]
+            return None
+        return line
+
+    def put(self, key_hash: str, line: Line, changes: int) -> None:
+        if changes != database.session_changes():
+            return  # changed while it was being read: it may already be stale
+        if len(self._entries) >= SESSION_CACHE_ENTRIES:
+            self._entries.clear()
+        self._entries[key_hash] = (line, time.monotonic() + SESSION_CACHE_SECONDS, changes)
+
+
+_caches: weakref.WeakKeyDictionary[Store, SessionCache] = weakref.WeakKeyDictionary()
+
+
+def session_cache(store: Store) -> SessionCache:
+    cache = _caches.get(store)
+    if cache is None:
+        cache = _caches[store] = SessionCache()
+    return cache
 
 
 @dataclass(frozen=True)
@@ -52,9 +97,15 @@ class Call:
             key = self.session_key()
             if sessions.device_of(key) is None:
                 raise invalid_session("malformed session key")
-            line = await self.store.read(lines.line_for_session, sessions.hash_key(key))
+            key_hash = sessions.hash_key(key)
+            cache = session_cache(self.store)
+            line = cache.get(key_hash)
             if line is None:
-                raise invalid_session()
+                changes = database.session_changes()
+                line = await self.store.read(lines.line_for_session, key_hash)
+                if line is None:
+                    raise invalid_session()
+                cache.put(key_hash, line, changes)
             if line.state == "suspended":
                 raise invalid_session("this line is suspended")
             self._line = line

@@ -43,18 +43,6 @@ async def send(call: Call) -> Answer:
         raise bad_arguments("body is required")
     now = call.now()
     scheduled_at = _scheduled_date(params.first("scheduledDate"), now)
-    if line.state == "spam":
-        raise ApiError(
-            ErrorCode.SPAM_PROTECTION, "Spam protection: this line is flagged; contact the operator"
-        )
-    unroutable = [
-        n for n in dict.fromkeys(recipients) if call.services.routes.connector_for(n) is None
-    ]
-    if unroutable:
-        raise ApiError(
-            ErrorCode.UNABLE_TO_DETERMINE_CARRIER,
-            "Unable to determine carrier for " + ", ".join(unroutable),
-        )
     try:
         plan = outbound.plan_send(
             device_id=line.device_id,
@@ -68,7 +56,20 @@ async def send(call: Call) -> Answer:
     except outbound.InvalidSend as exc:
         field = "body" if "body" in str(exc) else "contacts"
         raise bad_arguments(f"{field}: {exc}") from exc
-    outcome = await call.store.write(lambda c: messages.record_send(c, plan))
+    # Only a request whose arguments are all good gets an answer about the line or route.
+    if line.state == "spam":
+        raise ApiError(
+            ErrorCode.SPAM_PROTECTION, "Spam protection: this line is flagged; contact the operator"
+        )
+    unroutable = [
+        n for n in dict.fromkeys(recipients) if call.services.routes.connector_for(n) is None
+    ]
+    if unroutable:
+        raise ApiError(
+            ErrorCode.UNABLE_TO_DETERMINE_CARRIER,
+            "Unable to determine carrier for " + ", ".join(unroutable),
+        )
+    outcome = await call.store.write_merged(messages.record_sends, plan)
     if scheduled_at is None:
         call.services.notify_outbound()
     return Answer(

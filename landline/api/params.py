@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 ABSENT_WORDS = frozenset({"", "none", "null", "undefined"})
+# Ids, offsets and counts are stored as signed 64-bit integers.
+MAX_INT64 = (1 << 63) - 1
 
 
 class BadParam(ValueError):
@@ -19,6 +21,10 @@ class Params:
     def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
         self._values: dict[str, list[str]] = {}
         for key, value in pairs:
+            if "\x00" in key or "\x00" in value:
+                # No parameter of this API carries one, and PostgreSQL cannot store it.
+                name = key.replace("\x00", "") or "a parameter"
+                raise BadParam(f"{name} contains a NUL character")
             self._values.setdefault(key.lower(), []).append(value)
 
     def all(self, *names: str) -> list[str]:
@@ -57,7 +63,9 @@ class Params:
             if text.startswith("[") and text.endswith("]"):
                 text = text[1:-1]
             # Keep a leading space: it may be a "+" that the query string turned into one.
-            items.extend(part for part in text.split(",") if part.strip())
+            items.extend(
+                part for part in text.split(",") if part.strip().lower() not in ABSENT_WORDS
+            )
         return items
 
     def integer(
@@ -70,6 +78,8 @@ class Params:
             value = int(raw.strip())
         except ValueError as exc:
             raise BadParam(f"{name} must be a whole number") from exc
+        if maximum is None and value > MAX_INT64:
+            raise BadParam(f"{name} is too large")
         if value < minimum or (maximum is not None and value > maximum):
             bounds = f"at least {minimum}" + (
                 f" and at most {maximum}" if maximum is not None else ""
@@ -78,11 +88,19 @@ class Params:
         return value
 
     def ids(self, *names: str) -> list[int]:
-        values = self.items(*names)
-        try:
-            return [int(value.strip()) for value in values]
-        except ValueError as exc:
-            raise BadParam(f"{names[0]} must be message ids (numbers)") from exc
+        found: list[int] = []
+        for name in names:
+            for value in self.items(name):
+                try:
+                    number = int(value.strip())
+                except ValueError:
+                    number = -1
+                if not 0 <= number <= MAX_INT64:
+                    # Name the alias the client used, so the error points at its request.
+                    shown = value.strip()[:40]
+                    raise BadParam(f"{name} must be ids (numbers), not {shown!r}")
+                found.append(number)
+        return found
 
     def flag(self, name: str) -> bool | None:
         raw = self.first(name)

@@ -76,6 +76,9 @@ class SimulatorConnector:
         self._lease = lease_ms
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        # One round at a time, so a caller's round waits for the background one to
+        # finish reporting what it claimed.
+        self._round = asyncio.Lock()
 
     async def start(self, sink: CarrierSink) -> None:
         self._task = asyncio.create_task(self._run(sink), name="simulator")
@@ -107,16 +110,15 @@ class SimulatorConnector:
             "due_at": due,
             "done": rule.outcome == "silent",
         }
-
-        def remember(connection: Connection) -> None:
-            # Keyed by message id: a repeated submit is the same text, not a second one.
-            connection.execute(insert_or_ignore(connection, sim_submissions), row)
-
-        await self._store.write(remember)
+        await self._store.write_merged(_remember, row)
         return SubmitResult(SubmitOutcome.ACCEPTED, carrier_ref=f"sim-{submission.message_id}")
 
     async def run_once(self, sink: CarrierSink) -> int:
         """Report every due receipt and handset text; returns how many were reported."""
+        async with self._round:
+            return await self._round_once(sink)
+
+    async def _round_once(self, sink: CarrierSink) -> int:
         now = self._clock.now_ms()
         receipts = await self._store.write(lambda c: _claim_receipts(c, now, self._lease))
         if receipts:
@@ -143,6 +145,15 @@ class SimulatorConnector:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll)
+
+
+def _remember(connection: Connection, rows: list[dict[str, Any]]) -> list[None]:
+    """Note texts the network owes a receipt for: a dispatcher round's submits at once.
+
+    Keyed by message id: a repeated submit is the same text, not a second one.
+    """
+    connection.execute(insert_or_ignore(connection, sim_submissions), rows)
+    return [None] * len(rows)
 
 
 def _claim_receipts(connection: Connection, now: int, lease_ms: int) -> list[Receipt]:

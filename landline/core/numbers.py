@@ -11,6 +11,7 @@ _PTN_PREFIX = re.compile(r"^\s*ptn:/*", re.IGNORECASE)
 _FORMATTING = re.compile(r"[\s().\-]")
 # An unencoded "+" in a query string arrives as a space.
 _SPACE_FOR_PLUS = re.compile(r"^ (?=\d{11,})")
+MIN_E164_DIGITS = 7
 
 
 class InvalidNumber(ValueError):
@@ -33,7 +34,8 @@ def to_e164(raw: str) -> str:
         raise InvalidNumber(raw)
     if len(digits) == 10 and not plus:
         candidate = "+1" + digits
-    elif 11 <= len(digits) <= 15:
+    elif 11 <= len(digits) <= 15 or (plus and MIN_E164_DIGITS <= len(digits) <= 15):
+        # With its "+", a number may be shorter than 11 digits (Iceland: +354 and 7).
         candidate = "+" + digits
     else:
         raise InvalidNumber(raw)

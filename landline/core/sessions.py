@@ -44,7 +44,12 @@ def check_password(password: str, stored: str | None) -> bool:
         return False
     if scheme != "pbkdf2_sha256":
         return False
-    digest = hashlib.pbkdf2_hmac(
-        "sha256", password.encode(), bytes.fromhex(salt_hex), int(iterations)
-    )
+    try:
+        salt, rounds = bytes.fromhex(salt_hex), int(iterations)
+    except ValueError:
+        # A damaged hash denies the login; it must not turn into a server error.
+        return False
+    if rounds < 1:
+        return False
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, rounds)
     return hmac.compare_digest(digest.hex(), digest_hex)

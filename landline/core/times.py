@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TIMEZONE = "America/Los_Angeles"
 SCHEDULE_PAST_TOLERANCE_MS = 60_000
 SCHEDULE_HORIZON_MS = 366 * 24 * 3600 * 1000
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class InvalidTime(ValueError):
@@ -34,7 +35,7 @@ def render(ms: int | None, tz: str) -> str | None:
 def parse_instant(text: str) -> int:
     """Read epoch milliseconds (13 digits) or ISO 8601 with an offset."""
     text = text.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         if len(text) != 13:
             raise InvalidTime("expected epoch milliseconds (13 digits)")
         return int(text)
@@ -44,7 +45,8 @@ def parse_instant(text: str) -> int:
         raise InvalidTime("expected epoch milliseconds or ISO 8601 with an offset") from exc
     if moment.tzinfo is None:
         raise InvalidTime("an ISO 8601 date needs an offset")
-    return int(moment.astimezone(UTC).timestamp() * 1000)
+    # Integer arithmetic: a float timestamp can land a millisecond early.
+    return (moment - _UNIX_EPOCH) // timedelta(milliseconds=1)
 
 
 def check_schedule(when_ms: int, now_ms: int) -> None:

@@ -27,12 +27,20 @@ from landline.store.access import Store
 log = logging.getLogger(__name__)
 
 BATCH = 200
+# A connector that neither answers nor fails must not hold up every other text: the
+# submit counts as "try again", and the connector de-duplicates by message id if the
+# text did get through.
+SUBMIT_TIMEOUT_S = 30.0
+# How long stopping waits for a round under way before cancelling it.
+STOP_GRACE_S = 10.0
 
 
 @dataclass(frozen=True)
 class _Result:
     message_id: int
-    status: int | None  # the status to move to, or None to retry later
+    # The status to move to; None with retry_at to try again later, None without it
+    # when the carrier already has the text and only the outbox row is left to clear.
+    status: int | None
     connector: str | None = None
     carrier_ref: str | None = None
     retry_at: int | None = None
@@ -56,6 +64,10 @@ class Dispatcher:
         self._lease = lease_ms
         self._poll = poll_ms / 1000
         self._wake = asyncio.Event()
+        # One round at a time per process: a round started by a caller (tests, tools)
+        # waits for the background round to record what it claimed, so "nothing was
+        # claimed" really means nothing is in flight here.
+        self._round = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -66,12 +78,23 @@ class Dispatcher:
 
     async def stop(self) -> None:
         if self._task:
+            # Let a round under way record what it handed to carriers: cancelling it
+            # between submit and record would make the next start submit those again.
+            acquired = False
+            with contextlib.suppress(TimeoutError):
+                acquired = await asyncio.wait_for(self._round.acquire(), STOP_GRACE_S)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            if acquired:
+                self._round.release()
 
     async def run_once(self) -> int:
         """Send every text that is due now; returns how many were claimed."""
+        async with self._round:
+            return await self._round_once()
+
+    async def _round_once(self) -> int:
         now = self._clock.now_ms()
         node = self._store.node
         claimed = await self._store.write(
@@ -85,13 +108,20 @@ class Dispatcher:
         return len(claimed)
 
     async def _submit(self, row: Row[Any]) -> _Result:
+        if row.status != Progress.QUEUED:
+            # A receipt got here first (the process died before recording its submit):
+            # the carrier has the text, and submitting it again could send it twice.
+            return _Result(row.id, None)
         name = self._routes.connector_for(row.contact_number)
         connector = self._connectors.get(name) if name else None
         if connector is None:
             return _Result(row.id, int(ErrorCode.UNABLE_TO_DETERMINE_CARRIER))
         submission = Submission(row.id, row.line_number, row.contact_number, row.body, row.attempts)
         try:
-            result = await connector.submit(submission)
+            result = await asyncio.wait_for(connector.submit(submission), SUBMIT_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("connector %s did not answer for message %s in time", name, row.id)
+            result = SubmitResult(SubmitOutcome.RETRY, reason="connector timeout")
         except Exception:
             log.exception("connector %s failed to submit message %s", name, row.id)
             result = SubmitResult(SubmitOutcome.RETRY, reason="connector error")
@@ -117,18 +147,25 @@ class Dispatcher:
 
 
 def _record(connection: Connection, results: list[_Result], event_ids: list[int], now: int) -> None:
+    finished: list[int] = []
+    changes: list[messages.StatusChange] = []
     for result, event_id in zip(results, event_ids, strict=True):
-        if result.status is None:
-            assert result.retry_at is not None
+        if result.status is None and result.retry_at is not None:
             work.retry_outbox(connection, result.message_id, result.retry_at)
             continue
-        work.finish_outbox(connection, result.message_id)
-        messages.advance_status(
-            connection,
-            message_id=result.message_id,
-            status=result.status,
-            at=now,
-            event_id=event_id,
-            connector=result.connector,
-            carrier_ref=result.carrier_ref,
+        finished.append(result.message_id)
+        if result.status is None:
+            continue
+        changes.append(
+            messages.StatusChange(
+                message_id=result.message_id,
+                status=result.status,
+                at=now,
+                event_id=event_id,
+                connector=result.connector,
+                carrier_ref=result.carrier_ref,
+            )
         )
+    # One statement per table for the whole round, not one per text.
+    work.finish_outboxes(connection, finished)
+    messages.advance_statuses(connection, changes)

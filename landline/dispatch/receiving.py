@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from sqlalchemy import Connection
 
@@ -15,7 +16,7 @@ from landline.carriers.base import InboundText, Receipt
 from landline.core import ids, optout
 from landline.core.clock import Clock
 from landline.core.outbound import MAX_BODY_BYTES, plan_send
-from landline.core.status import Progress
+from landline.core.status import ErrorCode, Progress
 from landline.store import contacts, lines, messages
 from landline.store.access import Store
 from landline.store.lines import Line
@@ -33,9 +34,13 @@ class CarrierEvents:
 
     async def receipts(self, connector: str, receipts: list[Receipt]) -> None:
         event_ids = self._store.ids.take(2 * len(receipts))
-        now = self._clock.now_ms()
 
         def apply(connection: Connection) -> None:
+            # Read the clock inside the transaction: writes are serialized, so a receipt
+            # that commits after the dispatcher's record of the submit is also dated
+            # after it, and the history never shows 6 before 1.
+            now = self._clock.now_ms()
+            changes: list[messages.StatusChange] = []
             for index, receipt in enumerate(receipts):
                 status = (
                     Progress.DELIVERED_BY_RECEIPT
@@ -43,22 +48,26 @@ class CarrierEvents:
                     else Progress.ERROR_BY_RECEIPT
                 )
                 # A receipt can overtake the dispatcher's own record of the submit.
-                messages.advance_status(
-                    connection,
-                    message_id=receipt.message_id,
-                    status=int(Progress.IN_PROGRESS),
-                    at=now,
-                    event_id=event_ids[2 * index],
-                    connector=connector,
-                    only_from=int(Progress.QUEUED),
+                changes.append(
+                    messages.StatusChange(
+                        message_id=receipt.message_id,
+                        status=int(Progress.IN_PROGRESS),
+                        at=now,
+                        event_id=event_ids[2 * index],
+                        connector=connector,
+                        only_from=int(Progress.QUEUED),
+                    )
                 )
-                messages.advance_status(
-                    connection,
-                    message_id=receipt.message_id,
-                    status=int(status),
-                    at=now,
-                    event_id=event_ids[2 * index + 1],
+                changes.append(
+                    messages.StatusChange(
+                        message_id=receipt.message_id,
+                        status=int(status),
+                        at=now,
+                        event_id=event_ids[2 * index + 1],
+                    )
                 )
+            # All of a round's receipts with one statement per table.
+            messages.advance_statuses(connection, changes)
 
         await self._store.write(apply)
 
@@ -69,9 +78,8 @@ class CarrierEvents:
             if line is None:
                 log.warning("inbound text for %s, which is no line here; dropped", text.destination)
                 continue
-            replies |= await self._store.write(
-                lambda c, t=text, ln=line: self._take(c, connector, t, ln)
-            )
+            take = partial(self._take, connector=connector, text=text, line=line)
+            replies |= await self._store.write(take)
         if replies:
             self._on_outbound()
 
@@ -115,6 +123,7 @@ class CarrierEvents:
                 event_data={
                     "number": text.source,
                     "line": line.number,
+                    "contactId": contact_id,
                     "optOut": opting_out,
                     "keyword": text.body.strip(),
                 },
@@ -122,6 +131,18 @@ class CarrierEvents:
             )
             if not changed:
                 return False
+            if opting_out:
+                # Texts queued or scheduled before the STOP must not reach them either.
+                for waiting in contacts.withdraw_waiting_sends(
+                    connection, line.device_id, text.source, now
+                ):
+                    messages.advance_status(
+                        connection,
+                        message_id=waiting,
+                        status=int(ErrorCode.RECIPIENT_SENT_STOP),
+                        at=now,
+                        event_id=next_id(),
+                    )
             reply = optout.STOP_CONFIRMATION if opting_out else optout.START_CONFIRMATION
         plan = plan_send(
             device_id=line.device_id,

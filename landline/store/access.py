@@ -12,9 +12,10 @@ from sqlalchemy import Connection
 from landline.core.clock import Clock
 from landline.core.ids import SnowflakeGenerator
 from landline.store.database import claim_node, create_engines, migrate
-from landline.store.writer import BatchWriter
+from landline.store.writer import BatchWriter, RunMany
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 
 class Store:
@@ -49,6 +50,14 @@ class Store:
         but database work.
         """
         return await self._writer.write(fn)
+
+    async def write_merged(self, run_many: RunMany[A, T], item: A) -> T:
+        """Store `item` with `run_many(connection, items)`, which stores every item of its
+        kind queued at the same time with one statement per table.
+
+        Like `write`'s `fn`, `run_many` may run twice (in a failed batch, then alone).
+        """
+        return await self._writer.write_merged(run_many, item)
 
     def write_sync(self, fn: Callable[[Connection], T]) -> T:
         return self._writer.submit(fn).result()

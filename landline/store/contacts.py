@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, select, update
 
-from landline.store.schema import contacts, events, opt_outs
-from landline.store.upserts import insert_for_upsert
+from landline.store.schema import contacts, events, messages, opt_outs, outbox
+from landline.store.upserts import insert_for_upsert, insert_or_ignore
 
 EDITABLE = ("first_name", "last_name", "email", "notes", "city", "state", "zipcode", "birthday")
 
@@ -118,30 +118,37 @@ def set_opt_out(
     now: int,
 ) -> bool:
     """Record an opt-out or opt-in; False if the contact was already in that state."""
-    if is_opted_out(connection, device_id, number) == opt_out:
-        return False
-    stmt = insert_for_upsert(connection, contacts).values(
-        device_id=device_id,
-        number=number,
-        id=contact_id,
-        opted_out=opt_out,
-        deleted=False,
-        created_at=now,
-        updated_at=now,
-    )
     connection.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[contacts.c.device_id, contacts.c.number],
-            set_={"opted_out": opt_out, "updated_at": now},
+        insert_or_ignore(connection, contacts).values(
+            device_id=device_id,
+            number=number,
+            id=contact_id,
+            opted_out=False,
+            deleted=False,
+            created_at=now,
+            updated_at=now,
         )
     )
+    # One conditional update decides: of two workers taking the same change at once,
+    # only one changes the row, so the audit trail, event and reply happen once.
+    changed = connection.execute(
+        update(contacts)
+        .where(
+            contacts.c.device_id == device_id,
+            contacts.c.number == number,
+            contacts.c.opted_out != opt_out,
+        )
+        .values(opted_out=opt_out, updated_at=now)
+    ).rowcount
+    if not changed:
+        return False
     connection.execute(
         opt_outs.insert().values(
             id=audit_id,
             device_id=device_id,
             number=number,
             opt_out=opt_out,
-            keyword=keyword,
+            keyword=keyword[:64],
             message_id=message_id,
             created_at=now,
         )
@@ -157,6 +164,38 @@ def set_opt_out(
         )
     )
     return True
+
+
+def withdraw_waiting_sends(
+    connection: Connection, device_id: int, number: str, now: int
+) -> list[int]:
+    """Take back outbound messages to `number` that no dispatcher holds (scheduled ones,
+    ones waiting to be retried); returns their ids. A message already being handed to a
+    carrier is left alone."""
+    waiting = list(
+        connection.scalars(
+            select(outbox.c.message_id)
+            .join(messages, messages.c.id == outbox.c.message_id)
+            .where(
+                outbox.c.device_id == device_id,
+                messages.c.contact_number == number,
+            )
+            .order_by(outbox.c.message_id)
+        )
+    )
+    withdrawn = []
+    for message_id in waiting:
+        # The lease is checked in the delete itself, so a dispatcher claiming the row at
+        # this moment keeps it.
+        taken = connection.execute(
+            outbox.delete().where(
+                outbox.c.message_id == message_id,
+                outbox.c.lease_until.is_(None) | (outbox.c.lease_until < now),
+            )
+        ).rowcount
+        if taken:
+            withdrawn.append(message_id)
+    return withdrawn
 
 
 def opt_out_history(connection: Connection, device_id: int, number: str) -> list[Row[Any]]:

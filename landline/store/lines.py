@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, select, update
 
 from landline.store.schema import lines, operators, sessions
 
@@ -20,7 +20,7 @@ class Line:
     help_text: str | None
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> Line:
+    def from_row(cls, row: Any) -> Line:
         return cls(
             device_id=row.device_id,
             number=row.number,

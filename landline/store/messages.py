@@ -6,10 +6,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, delete, func, select, update
 
 from landline.core.outbound import SendPlan
 from landline.core.status import ErrorCode, Progress, is_final
+from landline.store.bulk import execute_many
 from landline.store.schema import (
     contacts,
     conversations,
@@ -35,83 +36,162 @@ def record_send(
     row, so nothing reaches a carrier. Only the line's own answers to STOP and HELP are
     sent without that check.
     """
-    numbers = [m.number for m in plan.messages]
-    opted_out = (
-        frozenset()
-        if not honor_opt_out
-        else frozenset(
-            connection.scalars(
-                select(contacts.c.number).where(
-                    contacts.c.device_id == plan.device_id,
-                    contacts.c.number.in_(numbers),
-                    contacts.c.opted_out.is_(True),
-                )
-            )
-        )
-    )
-    now = plan.created_at
-    _ensure_contacts(
-        connection, plan.device_id, ((m.number, m.contact_id) for m in plan.messages), now
-    )
+    return _record_sends(connection, [plan], honor_opt_out=honor_opt_out)[0]
+
+
+def record_sends(connection: Connection, plans: list[SendPlan]) -> list[SendOutcome]:
+    """`record_send` for the sends of many concurrent requests, one statement per table.
+
+    Per-statement overhead, not row count, is what a send costs; the writer hands this
+    every send queued at the same time.
+    """
+    return _record_sends(connection, plans, honor_opt_out=True)
+
+
+def _record_sends(
+    connection: Connection, plans: list[SendPlan], *, honor_opt_out: bool
+) -> list[SendOutcome]:
+    opted_out = _opted_out(connection, plans) if honor_opt_out else set()
+    contact_rows: dict[tuple[int, str], dict[str, Any]] = {}
+    conversation_rows: dict[tuple[int, str], dict[str, Any]] = {}
     message_rows, history, outbox_rows, event_rows = [], [], [], []
-    for m in plan.messages:
-        stopped = m.number in opted_out
-        status = int(ErrorCode.RECIPIENT_SENT_STOP) if stopped else int(Progress.QUEUED)
-        message_rows.append(
-            {
-                "id": m.message_id,
-                "device_id": plan.device_id,
-                "root_id": plan.root_id,
-                "fingerprint": m.fingerprint,
-                "contact_id": m.contact_id,
-                "direction": "ZO",
-                "line_number": plan.line_number,
-                "contact_number": m.number,
-                "body": plan.body,
-                "status": status,
-                "connector": None,
-                "carrier_ref": None,
-                "created_at": now,
-                "updated_at": now,
-                "scheduled_at": plan.scheduled_at,
-            }
-        )
-        history.append({"message_id": m.message_id, "status": int(Progress.QUEUED), "at": now})
-        event_rows.append(
-            _event(m.send_event_id, plan.device_id, "message.send", m.message_id, now)
-        )
-        if stopped:
-            history.append({"message_id": m.message_id, "status": status, "at": now})
-            event_rows.append(
-                _event(m.progress_event_id, plan.device_id, "message.progress", m.message_id, now)
-            )
-        else:
-            outbox_rows.append(
+    outcomes = []
+    for plan in plans:
+        now, device_id, body = plan.created_at, plan.device_id, plan.body
+        stopped_numbers = []
+        for m in plan.messages:
+            stopped = (device_id, m.number) in opted_out
+            status = int(ErrorCode.RECIPIENT_SENT_STOP) if stopped else int(Progress.QUEUED)
+            contact_rows.setdefault(
+                (device_id, m.number),
                 {
-                    "message_id": m.message_id,
-                    "device_id": plan.device_id,
-                    "available_at": plan.available_at,
-                    "attempts": 0,
+                    "device_id": device_id,
+                    "number": m.number,
+                    "id": m.contact_id,
+                    "opted_out": False,
+                    "deleted": False,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+            message_rows.append(
+                {
+                    "id": m.message_id,
+                    "device_id": device_id,
+                    "root_id": plan.root_id,
+                    "fingerprint": m.fingerprint,
+                    "contact_id": m.contact_id,
+                    "direction": "ZO",
+                    "line_number": plan.line_number,
+                    "contact_number": m.number,
+                    "body": body,
+                    "status": status,
+                    "connector": None,
+                    "carrier_ref": None,
+                    "created_at": now,
+                    "updated_at": now,
+                    "scheduled_at": plan.scheduled_at,
                 }
             )
-    connection.execute(messages.insert(), message_rows)
-    connection.execute(message_status.insert(), history)
-    connection.execute(events.insert(), event_rows)
-    if outbox_rows:
-        connection.execute(outbox.insert(), outbox_rows)
-    for m in plan.messages:
-        touch_conversation(
-            connection,
-            device_id=plan.device_id,
-            fingerprint=m.fingerprint,
-            members=m.number,
-            message_id=m.message_id,
-            at=now,
-            body=plan.body,
-            contact_id=m.contact_id,
-            unread=0,
-        )
-    return SendOutcome(opted_out=opted_out)
+            history.append({"message_id": m.message_id, "status": int(Progress.QUEUED), "at": now})
+            event_rows.append(_event(m.send_event_id, device_id, "message.send", m.message_id, now))
+            if stopped:
+                stopped_numbers.append(m.number)
+                history.append({"message_id": m.message_id, "status": status, "at": now})
+                event_rows.append(
+                    _event(m.progress_event_id, device_id, "message.progress", m.message_id, now)
+                )
+            else:
+                outbox_rows.append(
+                    {
+                        "message_id": m.message_id,
+                        "device_id": device_id,
+                        "available_at": plan.available_at,
+                        "attempts": 0,
+                    }
+                )
+            key = (device_id, m.fingerprint)
+            known = conversation_rows.get(key)
+            # Two sends to one conversation in a batch: the newer message is its last.
+            if known is None or known["last_message_id"] < m.message_id:
+                conversation_rows[key] = _conversation_row(
+                    device_id, m.fingerprint, m.number, m.message_id, now, body, m.contact_id, 0
+                )
+        outcomes.append(SendOutcome(opted_out=frozenset(stopped_numbers)))
+    contact_list, conversation_list = list(contact_rows.values()), list(conversation_rows.values())
+    execute_many(connection, _statement(connection, "contacts"), contact_list)
+    execute_many(connection, _INSERT_MESSAGES, message_rows)
+    execute_many(connection, _INSERT_STATUS, history)
+    execute_many(connection, _INSERT_EVENTS, event_rows)
+    execute_many(connection, _INSERT_OUTBOX, outbox_rows)
+    execute_many(connection, _statement(connection, "conversations"), conversation_list)
+    return outcomes
+
+
+_INSERT_MESSAGES = messages.insert()
+_INSERT_STATUS = message_status.insert()
+_INSERT_EVENTS = events.insert()
+_INSERT_OUTBOX = outbox.insert()
+
+
+def _opted_out(connection: Connection, plans: list[SendPlan]) -> set[tuple[int, str]]:
+    """(device id, number) of the recipients in `plans` who have opted out."""
+    devices = list({plan.device_id for plan in plans})
+    numbers = list({m.number for plan in plans for m in plan.messages})
+    rows = connection.execute(_OPTED_OUT, {"devices": devices, "numbers": numbers})
+    # A superset when the batch spans lines; only the pairs asked about count.
+    return {(row.device_id, row.number) for row in rows}
+
+
+# Built once: building a statement costs more than running it.
+_OPTED_OUT = select(contacts.c.device_id, contacts.c.number).where(
+    contacts.c.device_id.in_(bindparam("devices", expanding=True)),
+    contacts.c.number.in_(bindparam("numbers", expanding=True)),
+    contacts.c.opted_out.is_(True),
+)
+
+
+# Statements built once per dialect: building one costs more than running it.
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(connection: Connection, name: str) -> Any:
+    key = (connection.dialect.name, name)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        if name == "contacts":
+            stmt = insert_or_ignore(connection, contacts)
+        elif name == "message_status":
+            stmt = insert_or_ignore(connection, message_status)
+        else:
+            stmt = _conversation_upsert(connection)
+        _STATEMENTS[key] = stmt
+    return stmt
+
+
+def _conversation_row(
+    device_id: int,
+    fingerprint: str,
+    members: str,
+    message_id: int,
+    at: int,
+    body: str,
+    contact_id: int,
+    unread: int,
+) -> dict[str, Any]:
+    return {
+        "device_id": device_id,
+        "fingerprint": fingerprint,
+        "members": members,
+        "last_message_id": message_id,
+        "last_message_at": at,
+        "last_message_body": body,
+        "last_contact_id": contact_id,
+        "unread_count": unread,
+        "deleted": False,
+        "created_at": at,
+        "updated_at": at,
+    }
 
 
 def _event(
@@ -157,20 +237,17 @@ def touch_conversation(
     contact_id: int,
     unread: int,
 ) -> None:
-    stmt = insert_for_upsert(connection, conversations).values(
-        device_id=device_id,
-        fingerprint=fingerprint,
-        members=members,
-        last_message_id=message_id,
-        last_message_at=at,
-        last_message_body=body,
-        last_contact_id=contact_id,
-        unread_count=unread,
-        deleted=False,
-        created_at=at,
-        updated_at=at,
+    connection.execute(
+        _statement(connection, "conversations"),
+        _conversation_row(
+            device_id, fingerprint, members, message_id, at, body, contact_id, unread
+        ),
     )
-    stmt = stmt.on_conflict_do_update(
+
+
+def _conversation_upsert(connection: Connection) -> Any:
+    stmt = insert_for_upsert(connection, conversations)
+    return stmt.on_conflict_do_update(
         index_elements=[conversations.c.device_id, conversations.c.fingerprint],
         set_={
             "last_message_id": stmt.excluded.last_message_id,
@@ -182,7 +259,6 @@ def touch_conversation(
             "updated_at": stmt.excluded.updated_at,
         },
     )
-    connection.execute(stmt)
 
 
 def record_inbound(
@@ -201,6 +277,8 @@ def record_inbound(
     at: int,
 ) -> bool:
     """Store a text a contact sent the line. False if the carrier already delivered it."""
+    # RETURNING, not rowcount: psycopg under SQLAlchemy reports -1 for an INSERT, which
+    # would make every repeated text look new.
     inserted = connection.execute(
         insert_or_ignore(connection, messages).values(
             id=message_id,
@@ -219,8 +297,9 @@ def record_inbound(
             updated_at=at,
             delivered_at=at,
         )
-    ).rowcount
-    if not inserted:
+        .returning(messages.c.id)
+    ).first()
+    if inserted is None:
         return False
     _ensure_contacts(connection, device_id, [(contact_number, contact_id)], at)
     connection.execute(
@@ -260,39 +339,93 @@ def advance_status(
     A final status is reached exactly once: a repeated or late report changes nothing.
     With `only_from`, the move happens only from that status.
     """
-    current = connection.execute(
-        select(messages.c.status, messages.c.device_id).where(messages.c.id == message_id)
-    ).one_or_none()
-    if current is None or is_final(current.status) or current.status == status:
-        return False
-    if only_from is not None and current.status != only_from:
-        return False
-    values: dict[str, Any] = {"status": status, "updated_at": at}
-    if connector is not None:
-        values["connector"] = connector
-    if carrier_ref is not None:
-        values["carrier_ref"] = carrier_ref
-    if status in (
-        Progress.DELIVERED_BY_RECEIPT,
-        Progress.DELIVERY_CONFIRMED,
-        Progress.DELIVERED_NO_CONFIRMATION,
-    ):
-        values["delivered_at"] = at
-    changed = connection.execute(
-        update(messages)
-        .where(messages.c.id == message_id, messages.c.status == current.status)
-        .values(**values)
-    ).rowcount
-    if not changed:
-        return False
-    connection.execute(
-        insert_or_ignore(connection, message_status),
-        {"message_id": message_id, "status": status, "at": at},
-    )
-    connection.execute(
-        events.insert(), _event(event_id, current.device_id, "message.progress", message_id, at)
-    )
-    return True
+    change = StatusChange(message_id, status, at, event_id, connector, carrier_ref, only_from)
+    return advance_statuses(connection, [change])[0]
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    message_id: int
+    status: int
+    at: int
+    event_id: int
+    connector: str | None = None
+    carrier_ref: str | None = None
+    only_from: int | None = None
+
+
+_DELIVERED = frozenset(
+    {
+        int(Progress.DELIVERED_BY_RECEIPT),
+        int(Progress.DELIVERY_CONFIRMED),
+        int(Progress.DELIVERED_NO_CONFIRMATION),
+    }
+)
+
+
+def advance_statuses(connection: Connection, changes: Sequence[StatusChange]) -> list[bool]:
+    """`advance_status` for many changes, in order, with one statement per table.
+
+    The same message may appear more than once; each change sees the ones before it.
+    The rows are locked first (on PostgreSQL), so no other worker moves them between
+    the read and the write.
+    """
+    if not changes:
+        return []
+    ids = sorted({change.message_id for change in changes})
+    current: dict[int, tuple[int, int]] = {
+        row.id: (row.status, row.device_id)
+        for row in connection.execute(_CURRENT_STATUS, {"ids": ids})
+    }
+    moved: list[bool] = []
+    values: dict[int, dict[str, Any]] = {}
+    history: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
+    for change in changes:
+        found = current.get(change.message_id)
+        if (
+            found is None
+            or is_final(found[0])
+            or found[0] == change.status
+            or (change.only_from is not None and found[0] != change.only_from)
+        ):
+            moved.append(False)
+            continue
+        device_id = found[1]
+        current[change.message_id] = (change.status, device_id)
+        row = values.setdefault(change.message_id, {})
+        row["status"] = change.status
+        row["updated_at"] = change.at
+        if change.connector is not None:
+            row["connector"] = change.connector
+        if change.carrier_ref is not None:
+            row["carrier_ref"] = change.carrier_ref
+        if change.status in _DELIVERED:
+            row["delivered_at"] = change.at
+        history.append({"message_id": change.message_id, "status": change.status, "at": change.at})
+        event_rows.append(
+            _event(change.event_id, device_id, "message.progress", change.message_id, change.at)
+        )
+        moved.append(True)
+    # One UPDATE per set of columns: an executemany needs the same columns in every row.
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for message_id, row in values.items():
+        row = dict(sorted(row.items()), _id=message_id)
+        by_columns.setdefault(tuple(row), []).append(row)
+    for rows in by_columns.values():
+        execute_many(connection, _STATUS_UPDATE, rows)
+    execute_many(connection, _statement(connection, "message_status"), history)
+    execute_many(connection, _INSERT_EVENTS, event_rows)
+    return moved
+
+
+_STATUS_UPDATE = update(messages).where(messages.c.id == bindparam("_id"))
+_CURRENT_STATUS = (
+    select(messages.c.id, messages.c.status, messages.c.device_id)
+    .where(messages.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(messages.c.id)
+    .with_for_update()
+)
 
 
 def get(connection: Connection, device_id: int, message_id: int) -> Row[Any] | None:
@@ -312,8 +445,10 @@ def history(connection: Connection, message_ids: Sequence[int]) -> dict[int, lis
     for row in rows:
         found[row.message_id].append((row.status, row.at))
     for steps in found.values():
-        # Several steps can share a millisecond; the lifecycle decides their order.
-        steps.sort(key=lambda step: (step[1], _PHASE.get(step[0], 2)))
+        # The lifecycle decides the order (queued, in progress, final), not the clock:
+        # steps share milliseconds, and a receipt taken by another worker process may
+        # be dated a little before the dispatcher's record of the submit.
+        steps.sort(key=lambda step: (_PHASE.get(step[0], 2), step[1]))
     return found
 
 

@@ -45,6 +45,7 @@ def claim_outbox(
                 messages.c.line_number,
                 messages.c.contact_number,
                 messages.c.body,
+                messages.c.status,
                 outbox.c.attempts,
             )
             .join(outbox, outbox.c.message_id == messages.c.id)
@@ -56,6 +57,11 @@ def claim_outbox(
 
 def finish_outbox(connection: Connection, message_id: int) -> None:
     connection.execute(delete(outbox).where(outbox.c.message_id == message_id))
+
+
+def finish_outboxes(connection: Connection, message_ids: list[int]) -> None:
+    if message_ids:
+        connection.execute(delete(outbox).where(outbox.c.message_id.in_(message_ids)))
 
 
 def retry_outbox(connection: Connection, message_id: int, available_at: int) -> None:

@@ -1,0 +1,201 @@
+"""Scheduled texts: listed while they wait, sent at their time, not before, and kept
+across a restart. The manual clock stands in for the passing of time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from conftest import Landline, start_landline
+from sqlalchemy import func, select
+
+from landline.core.clock import ManualClock
+from landline.settings import Settings
+from landline.store.schema import sim_submissions
+
+LINE = "2065550123"
+CONTACT = "+12065551234"
+
+
+def on_the_second(clock: ManualClock) -> int:
+    """Move the clock forward to a whole second, so ISO 8601 dates (to the second) and
+    epoch milliseconds name the same instant."""
+    clock.advance(ms=(1000 - clock.now_ms() % 1000) % 1000)
+    return clock.now_ms()
+
+
+def schedule(server: Landline, session: str, when: str, body: str = "Later") -> int:
+    answer = server.call(
+        "/message/send", session=session, contacts=CONTACT, body=body, scheduledDate=when
+    )
+    assert answer["success"] is True, answer
+    return int(answer["response"]["tokens"][0]["message"])
+
+
+def get(server: Landline, session: str, message_id: int) -> dict[str, Any]:
+    answer = server.call("/message/get", session=session, id=str(message_id))
+    assert answer["success"] is True, answer
+    return answer["response"]  # type: ignore[no-any-return]
+
+
+def scheduled_ids(server: Landline, session: str) -> list[int]:
+    answer = server.call("/message/scheduled", session=session)
+    assert answer["success"] is True, answer
+    return [int(m["id"]) for m in answer["response"]]
+
+
+def submissions(server: Landline, message_id: int) -> int:
+    return int(
+        server.store.read_sync(
+            lambda c: c.execute(
+                select(func.count())
+                .select_from(sim_submissions)
+                .where(sim_submissions.c.message_id == message_id)
+            ).scalar_one()
+        )
+    )
+
+
+def count_handovers(server: Landline) -> list[int]:
+    """Record the message id of every text the dispatcher hands to the carrier."""
+    simulator = server.runtime.simulator
+    handed: list[int] = []
+    submit = simulator.submit
+
+    async def counting(submission: Any) -> Any:
+        handed.append(submission.message_id)
+        return await submit(submission)
+
+    simulator.submit = counting  # type: ignore[method-assign]
+    return handed
+
+
+def rendered(ms: int, tz: str) -> str:
+    return datetime.fromtimestamp(ms / 1000, ZoneInfo(tz)).isoformat(timespec="seconds")
+
+
+def test_scheduled_text_waits_for_its_time_then_goes_at_once(
+    timed_landline: Landline, manual_clock: ManualClock
+) -> None:
+    server = timed_landline
+    _, session = server.add_line(LINE)
+    start = on_the_second(manual_clock)
+    due = start + 60_000
+    handed = count_handovers(server)
+    message_id = schedule(server, session, str(due))
+
+    got = get(server, session, message_id)
+    assert got["statusCode"] == 2
+    assert got["scheduledDate"] == rendered(due, "America/Los_Angeles")
+    assert scheduled_ids(server, session) == [message_id]
+
+    manual_clock.advance(seconds=59)
+    server.settle()
+    assert get(server, session, message_id)["statusCode"] == 2
+    assert submissions(server, message_id) == 0
+    assert handed == []
+    assert scheduled_ids(server, session) == [message_id]
+
+    # At its time, the first dispatcher round hands it to the carrier.
+    manual_clock.advance(seconds=1)
+    server.settle()
+    assert get(server, session, message_id)["statusCode"] == 1
+    assert submissions(server, message_id) == 1
+    assert handed == [message_id]
+    assert scheduled_ids(server, session) == []
+
+    manual_clock.advance(seconds=1)
+    server.settle()
+    got = get(server, session, message_id)
+    assert [step["statusCode"] for step in got["statusHistory"]] == [2, 1, 6]
+    # It still says when it was meant to go.
+    assert got["scheduledDate"] == rendered(due, "America/Los_Angeles")
+
+
+def test_idle_dispatcher_looks_for_due_texts_well_within_a_second() -> None:
+    # A scheduled text becomes due without anything waking the dispatcher, so how
+    # late it leaves is bounded by how often an idle dispatcher looks.
+    assert Settings().poll_interval_ms <= 1000
+
+
+def test_scheduled_date_as_iso_8601_with_an_offset_names_the_same_instant(
+    timed_landline: Landline, manual_clock: ManualClock
+) -> None:
+    server = timed_landline
+    _, session = server.add_line(LINE, timezone="America/New_York")
+    due = on_the_second(manual_clock) + 120_000
+    moment = datetime.fromtimestamp(due / 1000, UTC)
+    india = moment.astimezone(timezone(timedelta(hours=5, minutes=30))).isoformat()
+    utc_z = moment.isoformat().replace("+00:00", "Z")
+
+    by_epoch = schedule(server, session, str(due), body="epoch")
+    by_india = schedule(server, session, india, body="india")
+    by_utc = schedule(server, session, utc_z, body="utc")
+
+    listed = server.call("/message/scheduled", session=session)["response"]
+    assert {int(m["id"]) for m in listed} == {by_epoch, by_india, by_utc}
+    # Whatever offset the client wrote, the date comes back in the line's time zone.
+    expected = rendered(due, "America/New_York")
+    assert {m["scheduledDate"] for m in listed} == {expected}
+    assert expected.endswith(("-05:00", "-04:00"))
+
+    manual_clock.advance(ms=119_999)
+    server.settle()
+    assert all(get(server, session, mid)["statusCode"] == 2 for mid in listed_ids(listed))
+    manual_clock.advance(ms=1)
+    server.settle()
+    assert all(get(server, session, mid)["statusCode"] == 1 for mid in listed_ids(listed))
+
+
+def listed_ids(listed: list[dict[str, Any]]) -> list[int]:
+    return [int(m["id"]) for m in listed]
+
+
+def test_scheduled_date_in_the_past_or_too_far_ahead_is_refused(
+    timed_landline: Landline, manual_clock: ManualClock
+) -> None:
+    server = timed_landline
+    _, session = server.add_line(LINE)
+    now = manual_clock.now_ms()
+    for when in (str(now - 120_000), str(now + 400 * 24 * 3600 * 1000), "2030-01-01T10:00:00"):
+        answer = server.call(
+            "/message/send", session=session, contacts=CONTACT, body="x", scheduledDate=when
+        )
+        assert answer["success"] is False, when
+        assert answer["response"]["code"] == -703
+        assert "scheduledDate" in answer["response"]["desc"]
+    assert scheduled_ids(server, session) == []
+
+
+def test_scheduled_text_survives_a_restart_and_goes_once(
+    db_url: str, tmp_path: Path, timed_landline: Landline, manual_clock: ManualClock
+) -> None:
+    first = timed_landline
+    _, session = first.add_line(LINE)
+    due = manual_clock.now_ms() + 60_000
+    message_id = schedule(first, session, str(due))
+    first.stop()
+
+    second = start_landline(db_url, tmp_path, clock=manual_clock, sim_receipt_delay_ms=1000)
+    try:
+        handed = count_handovers(second)
+        assert scheduled_ids(second, session) == [message_id]
+        manual_clock.advance(seconds=30)
+        second.settle()
+        assert get(second, session, message_id)["statusCode"] == 2
+
+        manual_clock.advance(seconds=30)
+        second.settle()
+        assert get(second, session, message_id)["statusCode"] == 1
+        manual_clock.advance(seconds=1)
+        second.settle()
+        manual_clock.advance(seconds=60)
+        second.settle()
+        got = get(second, session, message_id)
+        assert [step["statusCode"] for step in got["statusHistory"]] == [2, 1, 6]
+        assert submissions(second, message_id) == 1
+        assert handed == [message_id]
+    finally:
+        second.stop()
