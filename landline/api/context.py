@@ -12,7 +12,7 @@ from landline.api.params import Params
 from landline.core import sessions
 from landline.core.clock import Clock
 from landline.core.routes import RouteTable
-from landline.store import database, lines
+from landline.store import lines
 from landline.store.access import Store
 from landline.store.lines import Line
 
@@ -37,13 +37,13 @@ class SessionCache:
         if entry is None:
             return None
         line, expires, changes = entry
-        if changes != database.session_changes() or time.monotonic() >= expires:
+        if changes != lines.generation() or time.monotonic() >= expires:
             del self._entries[key_hash]
             return None
         return line
 
     def put(self, key_hash: str, line: Line, changes: int) -> None:
-        if changes != database.session_changes():
+        if changes != lines.generation():
             return  # changed while it was being read: it may already be stale
         if len(self._entries) >= SESSION_CACHE_ENTRIES:
             self._entries.clear()
@@ -101,7 +101,7 @@ class Call:
             cache = session_cache(self.store)
             line = cache.get(key_hash)
             if line is None:
-                changes = database.session_changes()
+                changes = lines.generation()
                 line = await self.store.read(lines.line_for_session, key_hash)
                 if line is None:
                     raise invalid_session()

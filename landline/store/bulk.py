@@ -9,9 +9,7 @@ tuples, inside the caller's transaction: on SQLite an insert becomes one multi-r
 `INSERT ... VALUES (...), (...)` per chunk of rows; everything else is one
 `executemany`.
 
-Only for plain values (numbers, text, booleans, None) and only for tables other than
-sessions and lines, whose changes the session cache must see (database.py watches the
-statements SQLAlchemy runs, and these bypass it).
+Only for plain values (numbers, text, booleans, None).
 """
 
 from __future__ import annotations
@@ -24,8 +22,6 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-
-from landline.store.database import SESSION_TABLES
 
 # Bound parameters per statement: below SQLite's 32766 and PostgreSQL's 65535.
 MAX_PARAMS = 30_000
@@ -91,12 +87,7 @@ def _plan(connection: Connection, statement: Any, columns: tuple[str, ...]) -> _
     found = _plans.get(key)
     if found is not None:
         return found
-    table = getattr(statement, "table", None)
-    if table is not None and table.name in SESSION_TABLES:
-        raise ValueError(f"{table.name} changes must go through SQLAlchemy")
-    compiled = statement.compile(
-        dialect=_positional(connection.dialect), column_keys=list(columns)
-    )
+    compiled = statement.compile(dialect=_positional(connection.dialect), column_keys=list(columns))
     names = tuple(compiled.positiontup)
     fixed: dict[str, Any] = {}
     for name in names:

@@ -18,33 +18,6 @@ from landline.store.schema import nodes
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-# Tables whose changes can end a session: revoking it, suspending or removing its line.
-SESSION_TABLES = frozenset({"sessions", "lines"})
-_session_changes = 0
-
-
-def session_changes() -> int:
-    """How often this process has changed sessions or lines: a cache of session lookups
-    keeps an entry only while this number stays what it was when the entry was read."""
-    return _session_changes
-
-
-def note_session_change() -> None:
-    global _session_changes
-    _session_changes += 1
-
-
-def _watch_session_changes(engine: Engine) -> None:
-    @event.listens_for(engine, "before_cursor_execute")
-    def _before_cursor_execute(
-        _connection: Any, _cursor: Any, statement: str, *_rest: Any
-    ) -> None:
-        # The SQL text, not the statement object, so hand-written SQL is seen too. A
-        # false match (a column named like a table) only costs a lookup.
-        head = statement.lstrip()[:6].upper()
-        if head in ("UPDATE", "DELETE") and any(t in statement for t in SESSION_TABLES):
-            note_session_change()
-
 
 def normalize_url(url: str) -> str:
     """Accept plain `postgresql://` URLs and use the psycopg 3 driver for them."""
@@ -63,11 +36,9 @@ def create_engines(url: str) -> tuple[Engine, Engine]:
     url = normalize_url(url)
     if not url.startswith("sqlite"):
         engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-        _watch_session_changes(engine)
         return engine, engine
     writer = _sqlite_engine(url, immediate=True, pool_size=1)
     reader = _sqlite_engine(url, immediate=False, pool_size=8)
-    _watch_session_changes(writer)
     return writer, reader
 
 

@@ -9,6 +9,20 @@ from sqlalchemy import Connection, select, update
 
 from landline.store.schema import lines, operators, sessions
 
+# Bumped whenever this process ends sessions (a revoke, a line's state): caches of
+# session lookups drop what they read before it. Another process's changes reach them
+# when their entries expire.
+_generation = 0
+
+
+def generation() -> int:
+    return _generation
+
+
+def _ended_sessions() -> None:
+    global _generation
+    _generation += 1
+
 
 @dataclass(frozen=True)
 class Line:
@@ -89,6 +103,7 @@ def device_exists(connection: Connection, device_id: int) -> bool:
 
 
 def set_state(connection: Connection, number: str, state: str) -> bool:
+    _ended_sessions()
     return bool(
         connection.execute(
             update(lines).where(lines.c.number == number).values(state=state)
@@ -154,6 +169,7 @@ def line_for_session(connection: Connection, key_hash: str) -> Line | None:
 
 
 def revoke_session(connection: Connection, key_hash: str, now: int) -> bool:
+    _ended_sessions()
     return bool(
         connection.execute(
             update(sessions)

@@ -24,8 +24,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
-from landline.store import database
-
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -170,7 +168,6 @@ class BatchWriter:
                 outcomes.append((job, True, result))
 
     def _transaction(self, fn: Callable[[Connection], T]) -> T:
-        changes = database.session_changes()
         # The writer keeps its connection: a checkout per transaction (and, on
         # PostgreSQL, the pool's ping) cost as much as a small batch.
         if self._connection is None:
@@ -184,10 +181,6 @@ class BatchWriter:
                 # The database went away; the next transaction connects afresh.
                 self._drop_connection()
             raise
-        if database.session_changes() != changes:
-            # Sessions or lines changed: mark it again now that it is committed, so a
-            # session looked up between the change and the commit is not kept.
-            database.note_session_change()
         return result
 
 
