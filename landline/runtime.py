@@ -14,6 +14,7 @@ from landline.carriers.simulator import SimulatorConnector
 from landline.core.clock import Clock, SystemClock
 from landline.core.routes import RouteTable
 from landline.dispatch.dispatcher import Dispatcher
+from landline.dispatch.expiry import ReceiptTimeouts
 from landline.dispatch.receiving import CarrierEvents
 from landline.settings import Settings
 from landline.store import work
@@ -59,6 +60,9 @@ class Runtime:
             poll_ms=settings.poll_interval_ms,
         )
         self.carrier_events = CarrierEvents(self.store, self.clock, self.dispatcher.wake)
+        self.receipt_timeouts = ReceiptTimeouts(
+            self.store, self.clock, timeout_ms=int(settings.receipt_timeout_hours * 3_600_000)
+        )
         self._workers_lock: IO[bytes] | None = None
 
     def services(self) -> Services:
@@ -86,10 +90,12 @@ class Runtime:
         for connector in self.connectors.values():
             await connector.start(self.carrier_events)
         await self.dispatcher.start()
+        await self.receipt_timeouts.start()
         log.info("workers started (node %s)", self.store.node)
 
     async def stop(self) -> None:
         if self.workers:
+            await self.receipt_timeouts.stop()
             await self.dispatcher.stop()
             for connector in self.connectors.values():
                 await connector.stop()

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     routes: str = "+1=simulator"
     # How long the simulated network takes to send a delivery receipt.
     sim_receipt_delay_ms: int = Field(default=1000, ge=0)
+    # A text handed to a carrier that no receipt confirms within this time ends as
+    # status 0 (delivered, no confirmation). Carriers keep trying for up to 48 hours.
+    receipt_timeout_hours: float = Field(default=48.0, gt=0)
     # How long a worker owns claimed work before another may take it over.
     lease_seconds: float = Field(default=15.0, gt=0)
     # How often idle workers look for due work (new work wakes them at once).

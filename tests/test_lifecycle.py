@@ -120,6 +120,33 @@ def test_number_that_never_confirms_stays_in_progress(timed_landline: Landline) 
     assert history(server, session, message_id) == [2, 1]
 
 
+def test_a_text_no_receipt_confirms_ends_as_delivered_without_confirmation(
+    timed_landline: Landline,
+) -> None:
+    server = timed_landline
+    _, session = server.add_line(LINE)
+    silent = send(server, session, "+12065550002")
+    confirmed = send(server, session, "+12065550100")
+    server.settle()
+    sweep = server.runtime.receipt_timeouts.run_once
+
+    server.clock.advance(seconds=47 * 3600)  # type: ignore[attr-defined]
+    assert server.run(sweep) == 0
+    assert get(server, session, silent)["statusCode"] == 1
+
+    server.clock.advance(seconds=3600 + 1)  # type: ignore[attr-defined]
+    server.settle()
+    assert server.run(sweep) == 1
+    assert history(server, session, silent) == [2, 1, 0]
+    assert history(server, session, confirmed) == [2, 1, 6]
+    assert event_kinds(server, silent) == ["message.send", "message.progress", "message.progress"]
+
+    # A receipt that turns up after all changes nothing: the text already ended.
+    late = [Receipt(silent, delivered=True, at=server.clock.now_ms())]
+    server.run(lambda: server.runtime.carrier_events.receipts("simulator", late))
+    assert history(server, session, silent) == [2, 1, 0]
+
+
 def test_text_the_network_rejects_ends_in_error_confirmed(timed_landline: Landline) -> None:
     server = timed_landline
     _, session = server.add_line(LINE)

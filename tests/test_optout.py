@@ -8,11 +8,12 @@ import time
 from typing import Any
 
 from conftest import Landline
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from landline.core import numbers, optout
 from landline.core.clock import ManualClock
 from landline.store import contacts
+from landline.store.schema import contacts as contacts_table
 from landline.store.schema import events, outbox, sim_inbound, sim_submissions
 
 LINE = "2065550123"
@@ -309,3 +310,33 @@ def test_a_text_scheduled_before_a_stop_is_never_sent(
     assert _get(landline, session, tokens[0]["message"])["statusCode"] == -1234
     progress = [e.message_id for e in _events(landline, "message.progress", device_id)]
     assert progress.count(int(tokens[0]["message"])) == 1
+
+
+def test_a_queued_text_to_a_contact_who_opted_out_meanwhile_is_never_sent(
+    timed_landline: Landline, manual_clock: ManualClock
+) -> None:
+    """The dispatcher checks the opt-out again when it takes a text: a STOP recorded
+    while the text was out of reach (held by another worker) still stops it."""
+    landline = timed_landline
+    device_id, session = landline.add_line(LINE)
+    handset = _handset(30)
+    when = manual_clock.now_ms() + 60_000
+    answer = landline.call(
+        "/message/send", session=session, contacts=handset, body="Later", scheduledDate=when
+    )
+    message_id = int(answer["response"]["tokens"][0]["message"])
+    number = numbers.to_e164(handset)
+    landline.store.write_sync(
+        lambda c: c.execute(
+            update(contacts_table)
+            .where(contacts_table.c.device_id == device_id, contacts_table.c.number == number)
+            .values(opted_out=True)
+        )
+    )
+
+    manual_clock.advance(seconds=61)
+    _settle(landline)
+    got = _get(landline, session, message_id)
+    assert got["statusCode"] == -1234
+    assert [h["statusCode"] for h in got["statusHistory"]] == [2, -1234]
+    assert message_id not in _submitted(landline)

@@ -112,6 +112,10 @@ class Dispatcher:
             # A receipt got here first (the process died before recording its submit):
             # the carrier has the text, and submitting it again could send it twice.
             return _Result(row.id, None)
+        if row.opted_out:
+            # They texted STOP after this was accepted (it was scheduled, or waiting
+            # to be retried): it ends as if they had opted out before.
+            return _Result(row.id, int(ErrorCode.RECIPIENT_SENT_STOP))
         name = self._routes.connector_for(row.contact_number)
         connector = self._connectors.get(name) if name else None
         if connector is None:

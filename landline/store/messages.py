@@ -108,6 +108,7 @@ def _record_sends(
                         "device_id": device_id,
                         "available_at": plan.available_at,
                         "attempts": 0,
+                        "ignore_opt_out": not honor_opt_out,
                     }
                 )
             key = (device_id, m.fingerprint)
@@ -426,6 +427,18 @@ _CURRENT_STATUS = (
     .order_by(messages.c.id)
     .with_for_update()
 )
+
+
+def unconfirmed_since(connection: Connection, cutoff: int, limit: int) -> list[int]:
+    """Texts handed to a carrier before `cutoff` that no receipt has confirmed yet."""
+    return list(
+        connection.scalars(
+            select(messages.c.id)
+            .where(messages.c.status == int(Progress.IN_PROGRESS), messages.c.updated_at < cutoff)
+            .order_by(messages.c.updated_at)
+            .limit(limit)
+        )
+    )
 
 
 def get(connection: Connection, device_id: int, message_id: int) -> Row[Any] | None:

@@ -148,6 +148,8 @@ messages = Table(
     Column("canceled_at", BigInteger, nullable=True),
     Index(None, "device_id", "id"),
     Index(None, "device_id", "fingerprint", "id"),
+    # Finds texts still waiting for a delivery receipt.
+    Index(None, "status", "updated_at"),
     # A carrier that repeats an inbound text must not create a second message.
     UniqueConstraint("connector", "carrier_ref", "direction"),
 )
@@ -170,6 +172,8 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("lease_until", BigInteger, nullable=True),
     Column("leased_by", Integer, nullable=True),
+    # The line's own answer to STOP or HELP goes out even to a contact who opted out.
+    Column("ignore_opt_out", Boolean, nullable=False, default=False),
     Index(None, "available_at"),
 )
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, select, update
+from sqlalchemy import Connection, Row, delete, func, select, update
 
-from landline.store.schema import messages, outbox, sim_inbound, sim_submissions
+from landline.store.schema import contacts, messages, outbox, sim_inbound, sim_submissions
 
 
 def claim_outbox(
     connection: Connection, *, now: int, lease_ms: int, node: int, limit: int
 ) -> list[Row[Any]]:
-    """Claim due outbound messages, with what the dispatcher needs to send them."""
+    """Claim due outbound messages, with what the dispatcher needs to send them,
+    including whether the recipient has opted out since the message was accepted."""
     due = list(
         connection.scalars(
             select(outbox.c.message_id)
@@ -47,8 +48,16 @@ def claim_outbox(
                 messages.c.body,
                 messages.c.status,
                 outbox.c.attempts,
+                (
+                    func.coalesce(contacts.c.opted_out, False) & ~outbox.c.ignore_opt_out
+                ).label("opted_out"),
             )
             .join(outbox, outbox.c.message_id == messages.c.id)
+            .outerjoin(
+                contacts,
+                (contacts.c.device_id == messages.c.device_id)
+                & (contacts.c.number == messages.c.contact_number),
+            )
             .where(messages.c.id.in_(due))
             .order_by(outbox.c.available_at, messages.c.id)
         )

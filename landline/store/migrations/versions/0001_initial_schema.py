@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 12:18:10.455028
+Create Date: 2026-11-26 13:19:08.299722
 
 """
 
@@ -138,6 +138,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_messages_device_id_id"), ["device_id", "id"], unique=False
         )
+        batch_op.create_index(
+            batch_op.f("ix_messages_status_updated_at"), ["status", "updated_at"], unique=False
+        )
 
     op.create_table(
         "nodes",
@@ -186,6 +189,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("lease_until", sa.BigInteger(), nullable=True),
         sa.Column("leased_by", sa.Integer(), nullable=True),
+        sa.Column("ignore_opt_out", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("message_id", name=op.f("pk_outbox")),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
@@ -268,6 +272,7 @@ def downgrade() -> None:
     op.drop_table("operators")
     op.drop_table("nodes")
     with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_messages_status_updated_at"))
         batch_op.drop_index(batch_op.f("ix_messages_device_id_id"))
         batch_op.drop_index(batch_op.f("ix_messages_device_id_fingerprint_id"))
 
