@@ -486,6 +486,13 @@ def test_contact_delete(server: Landline) -> None:
     # Messages with the contact remain.
     assert ok(server.call("/message/get", session=key, id=root))["body"] == "before delete"
 
+    # Texting them again brings them back, with nothing of what was saved.
+    send(server, key, "2065550101", body="after delete")
+    back = ok(server.call("/contact/get", session=key, mobileNumber="2065550101"))
+    assert back["id"] == gone["id"]
+    assert back["firstName"] == ""
+    assert len(ok(server.call("/contact/list", session=key))) == 2
+
 
 # -- scheduled sends
 

@@ -161,7 +161,7 @@ def _statement(connection: Connection, name: str) -> Any:
     stmt = _STATEMENTS.get(key)
     if stmt is None:
         if name == "contacts":
-            stmt = insert_or_ignore(connection, contacts)
+            stmt = _contact_upsert(connection)
         elif name == "message_status":
             stmt = insert_or_ignore(connection, message_status)
         else:
@@ -223,7 +223,18 @@ def _ensure_contacts(
         }
         for number, contact_id in items
     ]
-    connection.execute(insert_or_ignore(connection, contacts), rows)
+    connection.execute(_statement(connection, "contacts"), rows)
+
+
+def _contact_upsert(connection: Connection) -> Any:
+    """Adds contacts that texting creates; one deleted from the address book comes
+    back (with nothing saved about them) when texts flow again."""
+    stmt = insert_for_upsert(connection, contacts)
+    return stmt.on_conflict_do_update(
+        index_elements=[contacts.c.device_id, contacts.c.number],
+        set_={"deleted": False, "updated_at": stmt.excluded.updated_at},
+        where=contacts.c.deleted.is_(True),
+    )
 
 
 def touch_conversation(
@@ -281,7 +292,8 @@ def record_inbound(
     # RETURNING, not rowcount: psycopg under SQLAlchemy reports -1 for an INSERT, which
     # would make every repeated text look new.
     inserted = connection.execute(
-        insert_or_ignore(connection, messages).values(
+        insert_or_ignore(connection, messages)
+        .values(
             id=message_id,
             device_id=device_id,
             root_id=message_id,
@@ -452,8 +464,9 @@ def history(connection: Connection, message_ids: Sequence[int]) -> dict[int, lis
     if not message_ids:
         return found
     rows = connection.execute(
-        select(message_status.c.message_id, message_status.c.status, message_status.c.at)
-        .where(message_status.c.message_id.in_(message_ids))
+        select(message_status.c.message_id, message_status.c.status, message_status.c.at).where(
+            message_status.c.message_id.in_(message_ids)
+        )
     )
     for row in rows:
         found[row.message_id].append((row.status, row.at))
@@ -509,29 +522,7 @@ def mark_read(
     event_ids: Sequence[int],
 ) -> list[int]:
     """Mark messages read; returns those that changed (each gets a `read` event)."""
-    unread = list(
-        connection.scalars(
-            select(messages.c.id).where(
-                messages.c.device_id == device_id,
-                messages.c.id.in_(message_ids),
-                messages.c.read_at.is_(None),
-            )
-        )
-    )
-    if not unread:
-        return []
-    connection.execute(
-        update(messages).where(messages.c.id.in_(unread)).values(read_at=at, updated_at=at)
-    )
-    _recount_unread(connection, device_id, unread)
-    connection.execute(
-        events.insert(),
-        [
-            _event(eid, device_id, "message.read", mid, at)
-            for mid, eid in zip(unread, event_ids, strict=False)
-        ],
-    )
-    return unread
+    return _mark(connection, device_id, message_ids, at, event_ids, "read_at", "message.read")
 
 
 def mark_deleted(
@@ -542,29 +533,43 @@ def mark_deleted(
     event_ids: Sequence[int],
 ) -> list[int]:
     """Hide messages (delivery records stay); returns those that changed."""
-    live = list(
+    return _mark(connection, device_id, message_ids, at, event_ids, "deleted_at", "message.delete")
+
+
+def _mark(
+    connection: Connection,
+    device_id: int,
+    message_ids: Sequence[int],
+    at: int,
+    event_ids: Sequence[int],
+    column: str,
+    kind: str,
+) -> list[int]:
+    """Set the time `column` of messages not yet marked; an event for each one changed."""
+    marked_at = messages.c[column]
+    changing = list(
         connection.scalars(
             select(messages.c.id).where(
                 messages.c.device_id == device_id,
                 messages.c.id.in_(message_ids),
-                messages.c.deleted_at.is_(None),
+                marked_at.is_(None),
             )
         )
     )
-    if not live:
+    if not changing:
         return []
     connection.execute(
-        update(messages).where(messages.c.id.in_(live)).values(deleted_at=at, updated_at=at)
+        update(messages).where(messages.c.id.in_(changing)).values({column: at, "updated_at": at})
     )
-    _recount_unread(connection, device_id, live)
+    _recount_unread(connection, device_id, changing)
     connection.execute(
         events.insert(),
         [
-            _event(eid, device_id, "message.delete", mid, at)
-            for mid, eid in zip(live, event_ids, strict=False)
+            _event(eid, device_id, kind, mid, at)
+            for mid, eid in zip(changing, event_ids, strict=False)
         ],
     )
-    return live
+    return changing
 
 
 def _recount_unread(connection: Connection, device_id: int, message_ids: Sequence[int]) -> None:
