@@ -12,6 +12,7 @@ from landline.api.context import Services
 from landline.carriers.base import Connector
 from landline.carriers.simulator import SimulatorConnector
 from landline.core.clock import Clock, SystemClock
+from landline.core.ratelimit import Limits
 from landline.core.routes import RouteTable
 from landline.dispatch.dispatcher import Dispatcher
 from landline.dispatch.expiry import ReceiptTimeouts
@@ -73,6 +74,7 @@ class Runtime:
             routes=self.routes,
             notify_outbound=notify,
             default_timezone=self.settings.default_timezone,
+            limits=Limits(self.settings.rate_limit) if self.settings.rate_limit else None,
         )
 
     def api(self) -> LandlineApi:

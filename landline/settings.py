@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     # A text handed to a carrier that no receipt confirms within this time ends as
     # status 0 (delivered, no confirmation). Carriers keep trying for up to 48 hours.
     receipt_timeout_hours: float = Field(default=48.0, gt=0)
+    # Requests a second one line may make through one API process, as a burst of the
+    # same size that refills at this rate; over it, HTTP 429. 0 means no limit.
+    rate_limit: float = Field(default=0, ge=0)
     # How long a worker owns claimed work before another may take it over.
     lease_seconds: float = Field(default=15.0, gt=0)
     # How often idle workers look for due work (new work wakes them at once).

@@ -7,11 +7,13 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from landline.api.envelope import invalid_session
+from landline.api.envelope import ApiError, invalid_session
 from landline.api.params import Params
 from landline.core import sessions
 from landline.core.clock import Clock
+from landline.core.ratelimit import Limits
 from landline.core.routes import RouteTable
+from landline.core.status import ErrorCode
 from landline.store import lines
 from landline.store.access import Store
 from landline.store.lines import Line
@@ -68,6 +70,8 @@ class Services:
     # Tells this process's dispatcher that new outbound work is waiting.
     notify_outbound: Callable[[], None]
     default_timezone: str
+    # Requests a line may make through this process; None for no limit.
+    limits: Limits | None = None
 
 
 class Call:
@@ -108,5 +112,21 @@ class Call:
                 cache.put(key_hash, line, changes)
             if line.state == "suspended":
                 raise invalid_session("this line is suspended")
+            self._check_rate(line)
             self._line = line
         return self._line
+
+    def _check_rate(self, line: Line) -> None:
+        limits = self.services.limits
+        if limits is None:
+            return
+        wait_ms = limits.take(line.device_id, self.now())
+        if wait_ms:
+            seconds = -(-wait_ms // 1000)
+            raise ApiError(
+                ErrorCode.TOO_MANY_REQUESTS,
+                f"Too many requests: this line may make {limits.rate:g} a second; "
+                f"try again in {seconds} s",
+                status=429,
+                headers={"Retry-After": str(seconds)},
+            )

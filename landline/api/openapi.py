@@ -32,6 +32,7 @@ ERROR_CODES: dict[int, str] = {
     "or a wrong username or password (401)",
     int(ErrorCode.UNABLE_TO_DETERMINE_CARRIER): "no carrier route for a recipient (200)",
     int(ErrorCode.SPAM_PROTECTION): "the line is flagged for spam (200)",
+    int(ErrorCode.TOO_MANY_REQUESTS): "the line is over its request rate, if one is set (429)",
     int(ErrorCode.UNKNOWN): "unexpected failure; nothing was stored half-done (500)",
 }
 
@@ -540,6 +541,12 @@ COMPONENT_RESPONSES: dict[str, Schema] = {
         "description": "The request body is over 600 KB: an HTML page, not JSON.",
         "content": {"text/html": {"schema": {"type": "string"}}},
     },
+    "TooManyRequests": {
+        "description": "-429: the line made more requests than LANDLINE_RATE_LIMIT allows "
+        "(only when one is set); Retry-After says how many seconds to wait.",
+        "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+        "content": {"application/json": {"schema": _ref("ErrorAnswer")}},
+    },
     "Unexpected": {
         "description": "-1: an unexpected failure; nothing was stored half-done.",
         "content": {"application/json": {"schema": _ref("ErrorAnswer")}},
@@ -610,6 +617,7 @@ def _responses(answer: str, op: Operation | None) -> Schema:
     }
     responses["401"] = {"$ref": "#/components/responses/InvalidSession"}
     responses["413"] = {"$ref": "#/components/responses/TooLarge"}
+    responses["429"] = {"$ref": "#/components/responses/TooManyRequests"}
     responses["500"] = {"$ref": "#/components/responses/Unexpected"}
     return responses
 
