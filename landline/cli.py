@@ -514,4 +514,8 @@ def _explain_environment(exc: Exception) -> tuple[int, str | None]:
         return 1, f"the database failed: {reason}"
     if isinstance(exc, OSError):
         return 1, str(exc)
+    from landline.runtime import WorkersBusy
+
+    if isinstance(exc, WorkersBusy):
+        return 1, str(exc)
     raise exc

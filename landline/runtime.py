@@ -32,6 +32,10 @@ def database_url(settings: Settings) -> str:
     return sqlite_url(settings.sqlite_path())
 
 
+class WorkersBusy(RuntimeError):
+    """Another process already runs the workers on this SQLite store."""
+
+
 class Runtime:
     """Owns the store and, when `workers` is set, the dispatcher and connectors."""
 
@@ -118,7 +122,7 @@ class Runtime:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.close()
-            raise RuntimeError(
+            raise WorkersBusy(
                 f"another Landline process is running workers on {database}; stop it, "
                 "or start this one with --api-only"
             ) from None
