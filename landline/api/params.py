@@ -17,6 +17,14 @@ class BadParam(ValueError):
     """A parameter is missing or malformed; the message names it."""
 
 
+def _unquoted(part: str) -> str:
+    """Python's urlencode writes a list as its repr (`['a', 'b']`): drop the quotes."""
+    stripped = part.strip()
+    if len(stripped) >= 2 and stripped[0] == stripped[-1] and stripped[0] in "'\"":
+        return stripped[1:-1]
+    return part
+
+
 class Params:
     def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
         self._values: dict[str, list[str]] = {}
@@ -63,9 +71,8 @@ class Params:
             if text.startswith("[") and text.endswith("]"):
                 text = text[1:-1]
             # Keep a leading space: it may be a "+" that the query string turned into one.
-            items.extend(
-                part for part in text.split(",") if part.strip().lower() not in ABSENT_WORDS
-            )
+            parts = (_unquoted(part) for part in text.split(","))
+            items.extend(part for part in parts if part.strip().lower() not in ABSENT_WORDS)
         return items
 
     def integer(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from landline.core import ids
 
@@ -22,8 +22,6 @@ class PlannedMessage:
     contact_id: int
     fingerprint: str
     send_event_id: int
-    # Used only if the recipient turns out to have opted out.
-    progress_event_id: int
 
 
 @dataclass(frozen=True)
@@ -36,6 +34,9 @@ class SendPlan:
     created_at: int
     scheduled_at: int | None
     messages: tuple[PlannedMessage, ...]
+    # For the ids only some sends need (the event of a recipient who turns out to have
+    # opted out), taken when the send is stored rather than for every message up front.
+    next_id: Callable[[], int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def available_at(self) -> int:
@@ -74,7 +75,6 @@ def plan_send(
             contact_id=ids.contact_id(device_id, number),
             fingerprint=ids.fingerprint(device_id, [number]),
             send_event_id=next_id(),
-            progress_event_id=next_id(),
         )
         for number in unique
     )
@@ -87,4 +87,5 @@ def plan_send(
         created_at=now,
         scheduled_at=scheduled_at,
         messages=planned,
+        next_id=next_id,
     )

@@ -99,7 +99,7 @@ def _record_sends(
                 stopped_numbers.append(m.number)
                 history.append({"message_id": m.message_id, "status": status, "at": now})
                 event_rows.append(
-                    _event(m.progress_event_id, device_id, "message.progress", m.message_id, now)
+                    _event(_take_id(plan), device_id, "message.progress", m.message_id, now)
                 )
             else:
                 outbox_rows.append(
@@ -127,6 +127,12 @@ def _record_sends(
     execute_many(connection, _INSERT_OUTBOX, outbox_rows)
     execute_many(connection, _statement(connection, "conversations"), conversation_list)
     return outcomes
+
+
+def _take_id(plan: SendPlan) -> int:
+    if plan.next_id is None:
+        raise ValueError("a send plan needs next_id to record an opted-out recipient")
+    return plan.next_id()
 
 
 _INSERT_MESSAGES = messages.insert()
