@@ -6,7 +6,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, delete, func, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    select,
+    update,
+)
 
 from landline.core.outbound import SendPlan
 from landline.core.status import ErrorCode, Progress, is_final
@@ -452,7 +462,12 @@ def unconfirmed_since(connection: Connection, cutoff: int, limit: int) -> list[i
     return list(
         connection.scalars(
             select(messages.c.id)
-            .where(messages.c.status == int(Progress.IN_PROGRESS), messages.c.updated_at < cutoff)
+            # A literal, not a bound parameter, so SQLite sees that the partial index
+            # of texts in progress answers this query.
+            .where(
+                messages.c.status == literal_column(str(int(Progress.IN_PROGRESS))),
+                messages.c.updated_at < cutoff,
+            )
             .order_by(messages.c.updated_at)
             .limit(limit)
         )

@@ -16,7 +16,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
 )
 
 metadata = MetaData(
@@ -148,10 +147,25 @@ messages = Table(
     Column("canceled_at", BigInteger, nullable=True),
     Index(None, "device_id", "id"),
     Index(None, "device_id", "fingerprint", "id"),
-    # Finds texts still waiting for a delivery receipt.
-    Index(None, "status", "updated_at"),
-    # A carrier that repeats an inbound text must not create a second message.
-    UniqueConstraint("connector", "carrier_ref", "direction"),
+)
+# Partial indexes: they hold only the rows they are for, so the common writes (outbound
+# texts, and every status change) do not pay for them.
+IN_PROGRESS = 1
+# Finds texts still waiting for a delivery receipt.
+Index(
+    "ix_messages_in_progress",
+    messages.c.updated_at,
+    sqlite_where=messages.c.status == IN_PROGRESS,
+    postgresql_where=messages.c.status == IN_PROGRESS,
+)
+# A carrier that repeats an inbound text must not create a second message.
+Index(
+    "uq_messages_inbound_carrier_ref",
+    messages.c.connector,
+    messages.c.carrier_ref,
+    unique=True,
+    sqlite_where=messages.c.direction == "MO",
+    postgresql_where=messages.c.direction == "MO",
 )
 
 message_status = Table(
@@ -189,7 +203,6 @@ events = Table(
     Column("message_id", BigInteger, nullable=True),
     Column("data", Text, nullable=True),
     Column("created_at", BigInteger, nullable=False),
-    Index(None, "device_id", "id"),
 )
 
 # The simulated phone network's own memory: texts it owes a receipt for, and texts

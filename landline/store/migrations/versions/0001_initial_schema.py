@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 13:19:08.299722
+Create Date: 2026-11-26 13:35:27.125956
 
 """
 
@@ -73,11 +73,6 @@ def upgrade() -> None:
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
     )
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_events_device_id_id"), ["device_id", "id"], unique=False
-        )
-
     op.create_table(
         "lines",
         sa.Column("device_id", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -122,12 +117,6 @@ def upgrade() -> None:
         sa.Column("deleted_at", sa.BigInteger(), nullable=True),
         sa.Column("canceled_at", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
-        sa.UniqueConstraint(
-            "connector",
-            "carrier_ref",
-            "direction",
-            name=op.f("uq_messages_connector_carrier_ref_direction"),
-        ),
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.create_index(
@@ -139,7 +128,18 @@ def upgrade() -> None:
             batch_op.f("ix_messages_device_id_id"), ["device_id", "id"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_messages_status_updated_at"), ["status", "updated_at"], unique=False
+            "ix_messages_in_progress",
+            ["updated_at"],
+            unique=False,
+            sqlite_where=sa.text("status = 1"),
+            postgresql_where=sa.text("status = 1"),
+        )
+        batch_op.create_index(
+            "uq_messages_inbound_carrier_ref",
+            ["connector", "carrier_ref"],
+            unique=True,
+            sqlite_where=sa.text("direction = 'MO'"),
+            postgresql_where=sa.text("direction = 'MO'"),
         )
 
     op.create_table(
@@ -272,16 +272,22 @@ def downgrade() -> None:
     op.drop_table("operators")
     op.drop_table("nodes")
     with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_messages_status_updated_at"))
+        batch_op.drop_index(
+            "uq_messages_inbound_carrier_ref",
+            sqlite_where=sa.text("direction = 'MO'"),
+            postgresql_where=sa.text("direction = 'MO'"),
+        )
+        batch_op.drop_index(
+            "ix_messages_in_progress",
+            sqlite_where=sa.text("status = 1"),
+            postgresql_where=sa.text("status = 1"),
+        )
         batch_op.drop_index(batch_op.f("ix_messages_device_id_id"))
         batch_op.drop_index(batch_op.f("ix_messages_device_id_fingerprint_id"))
 
     op.drop_table("messages")
     op.drop_table("message_status")
     op.drop_table("lines")
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_events_device_id_id"))
-
     op.drop_table("events")
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_conversations_device_id_last_message_at"))
