@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from landline.core import sessions
-from landline.core.optout import DEFAULT_HELP_TEXT
 from landline.core.times import DEFAULT_TIMEZONE
 
 if TYPE_CHECKING:
@@ -226,65 +225,39 @@ def line_add(
     data_dir: DataDir = None,
 ) -> None:
     """Create a text-enabled line and print it with a new session key."""
+    from landline import accounts
     from landline.core import times
-    from landline.store import lines
 
     e164 = _number(number)
     try:
         times.zone(timezone)
     except times.InvalidTime as exc:
         raise CliError(str(exc)) from exc
-    password_hash = sessions.hash_password(_password(password)) if password is not None else None
+    secret = _password(password) if password is not None else None
     store = _store(data_dir)
     try:
-        if store.read_sync(lines.by_number, e164) is not None:
-            raise CliError(f"line {e164} already exists")
-        device_id = _new_device_id(store)
-        key = sessions.new_key(device_id)
-        now = store.clock.now_ms()
-
-        def create(connection: Any) -> None:
-            lines.create(
-                connection,
-                device_id=device_id,
-                number=e164,
-                mms=mms,
-                timezone=timezone,
-                password_hash=password_hash,
-                help_text=help_text or DEFAULT_HELP_TEXT,
-                verified_by=verified_by,
-                now=now,
-            )
-            lines.create_session(
-                connection,
-                key_hash=sessions.hash_key(key),
-                device_id=device_id,
-                operator_id=None,
-                now=now,
-            )
-
-        try:
-            store.write_sync(create)
-        except Exception as exc:
-            if _is_duplicate(exc):  # another `line add` of the same number won the race
-                raise CliError(f"line {e164} already exists") from None
-            raise
+        line = accounts.add_line(
+            store,
+            number=e164,
+            mms=mms,
+            timezone=timezone,
+            password=secret,
+            help_text=help_text,
+            verified_by=verified_by,
+        )
+    except accounts.LineExists:
+        raise CliError(f"line {e164} already exists") from None
     finally:
         store.close()
     _print(
-        {"number": e164, "deviceId": device_id, "mms": mms, "timezone": timezone, "session": key}
+        {
+            "number": e164,
+            "deviceId": line.device_id,
+            "mms": mms,
+            "timezone": timezone,
+            "session": line.session,
+        }
     )
-
-
-def _new_device_id(store: Store) -> int:
-    import secrets
-
-    from landline.store import lines
-
-    while True:
-        candidate = secrets.randbelow(900_000_000) + 100_000_000
-        if not store.read_sync(lines.device_exists, candidate):
-            return candidate
 
 
 @line_app.command("state")
@@ -368,27 +341,17 @@ def session_create(
     data_dir: DataDir = None,
 ) -> None:
     """Create a new session key for a line."""
-    from landline.store import lines
+    from landline import accounts
 
     e164 = _number(number)
     store = _store(data_dir)
     try:
-        line = store.read_sync(lines.by_number, e164)
-        if line is None:
-            raise CliError(f"no line {e164}")
-        key, now = sessions.new_key(line.device_id), store.clock.now_ms()
-        store.write_sync(
-            lambda c: lines.create_session(
-                c,
-                key_hash=sessions.hash_key(key),
-                device_id=line.device_id,
-                operator_id=None,
-                now=now,
-            )
-        )
+        line = accounts.add_session(store, e164)
     finally:
         store.close()
-    _print({"number": e164, "deviceId": line.device_id, "session": key})
+    if line is None:
+        raise CliError(f"no line {e164}")
+    _print({"number": e164, "deviceId": line.device_id, "session": line.session})
 
 
 @session_app.command("revoke")

@@ -22,11 +22,11 @@ import psycopg
 import pytest
 import uvicorn
 
-from landline.core import numbers, sessions
+from landline import accounts
+from landline.core import numbers
 from landline.core.clock import Clock, ManualClock
 from landline.runtime import Runtime
 from landline.settings import Settings
-from landline.store import lines
 
 PG_ADMIN_URL = os.environ.get("LANDLINE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -147,34 +147,17 @@ class Landline:
         mms: bool = False,
         timezone: str = "America/Los_Angeles",
     ) -> tuple[int, str]:
-        """Create a line directly in the store; returns (device id, session key)."""
-        e164 = numbers.to_e164(number)
-        device_id = 100_000_000 + self.store.ids.next_id() % 800_000_000
-        key = sessions.new_key(device_id)
-        now = self.clock.now_ms()
-
-        def create(connection: Any) -> None:
-            lines.create(
-                connection,
-                device_id=device_id,
-                number=e164,
-                mms=mms,
-                timezone=timezone,
-                password_hash=sessions.hash_password(password) if password else None,
-                help_text="Acme help: call 206-555-0123",
-                verified_by="tests",
-                now=now,
-            )
-            lines.create_session(
-                connection,
-                key_hash=sessions.hash_key(key),
-                device_id=device_id,
-                operator_id=None,
-                now=now,
-            )
-
-        self.store.write_sync(create)
-        return device_id, key
+        """Create a line as `landline admin line add` does; returns (device id, session key)."""
+        line = accounts.add_line(
+            self.store,
+            number=numbers.to_e164(number),
+            mms=mms,
+            timezone=timezone,
+            password=password,
+            help_text="Acme help: call 206-555-0123",
+            verified_by="tests",
+        )
+        return line.device_id, line.session
 
     def handset_texts(self, source: str, line: str, body: str) -> None:
         """A simulated handset texts a line (as `landline sim text` does)."""

@@ -146,22 +146,16 @@ async def get(call: Call) -> Answer:
 
 
 def _one_id(call: Call) -> int:
+    return message_ids(call, required="id")[0]
+
+
+def message_ids(call: Call, required: str = "message") -> list[int]:
     try:
         found = call.params.ids(*MESSAGE_IDS)
     except BadParam as exc:
         raise bad_arguments(str(exc)) from exc
     if not found:
-        raise bad_arguments("id is required")
-    return found[0]
-
-
-def message_ids(call: Call) -> list[int]:
-    try:
-        found = call.params.ids(*MESSAGE_IDS)
-    except BadParam as exc:
-        raise bad_arguments(str(exc)) from exc
-    if not found:
-        raise bad_arguments("message is required")
+        raise bad_arguments(f"{required} is required")
     return found
 
 

@@ -1,0 +1,95 @@
+"""Provisioning lines, as an operator does once a customer's number is verified."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from landline.core import sessions
+from landline.core.optout import DEFAULT_HELP_TEXT
+from landline.store import lines
+from landline.store.access import Store
+
+# Device ids look like the original service's: nine digits.
+DEVICE_ID_LOW, DEVICE_ID_HIGH = 100_000_000, 999_999_999
+
+
+class LineExists(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class NewLine:
+    device_id: int
+    number: str
+    session: str
+
+
+def add_line(
+    store: Store,
+    *,
+    number: str,
+    mms: bool,
+    timezone: str,
+    password: str | None,
+    help_text: str | None = None,
+    verified_by: str | None = None,
+) -> NewLine:
+    """Create a text-enabled line (`number` in E.164) with its first session key."""
+    if store.read_sync(lines.by_number, number) is not None:
+        raise LineExists(number)
+    device_id = _new_device_id(store)
+    key = sessions.new_key(device_id)
+    password_hash = sessions.hash_password(password) if password else None
+    now = store.clock.now_ms()
+
+    def create(connection: Connection) -> None:
+        lines.create(
+            connection,
+            device_id=device_id,
+            number=number,
+            mms=mms,
+            timezone=timezone,
+            password_hash=password_hash,
+            help_text=help_text or DEFAULT_HELP_TEXT,
+            verified_by=verified_by,
+            now=now,
+        )
+        lines.create_session(
+            connection,
+            key_hash=sessions.hash_key(key),
+            device_id=device_id,
+            operator_id=None,
+            now=now,
+        )
+
+    try:
+        store.write_sync(create)
+    except IntegrityError:
+        # Another `line add` of the same number won the race.
+        raise LineExists(number) from None
+    return NewLine(device_id=device_id, number=number, session=key)
+
+
+def add_session(store: Store, number: str) -> NewLine | None:
+    """A new session key for the line `number`; None if there is no such line."""
+    line = store.read_sync(lines.by_number, number)
+    if line is None:
+        return None
+    key, now = sessions.new_key(line.device_id), store.clock.now_ms()
+    store.write_sync(
+        lambda c: lines.create_session(
+            c, key_hash=sessions.hash_key(key), device_id=line.device_id, operator_id=None, now=now
+        )
+    )
+    return NewLine(device_id=line.device_id, number=number, session=key)
+
+
+def _new_device_id(store: Store) -> int:
+    while True:
+        candidate = secrets.randbelow(DEVICE_ID_HIGH - DEVICE_ID_LOW + 1) + DEVICE_ID_LOW
+        if not store.read_sync(lines.device_exists, candidate):
+            return candidate
