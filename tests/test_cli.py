@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from conftest import PG_ADMIN_URL, free_port
+from conftest import PG_ADMIN_URL, free_port, postgres_schema
 
 LINE = "2065550123"
 LINE_E164 = "+12065550123"
@@ -294,14 +293,8 @@ def _wait_for(server: subprocess.Popen[str], http: httpx.Client) -> None:
 
 @pytest.fixture
 def pg_schema() -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
+    with postgres_schema() as (schema, _):
         yield schema
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def test_admin_commands_on_postgresql(tmp_path: Path, pg_schema: str) -> None:

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from conftest import PG_ADMIN_URL, Landline, free_port, start_landline
+from conftest import PG_ADMIN_URL, Landline, free_port, postgres_schema, start_landline
 from sqlalchemy import func, select
 
 from landline.carriers.simulator import SimulatorConnector
@@ -314,16 +313,10 @@ def crash_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict
     if request.param == "sqlite":
         yield env
         return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    env["LANDLINE_DATABASE_URL"] = f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
-    env["LANDLINE_TEST_SCHEMA"] = schema
-    try:
+    with postgres_schema() as (schema, url):
+        env["LANDLINE_DATABASE_URL"] = url
+        env["LANDLINE_TEST_SCHEMA"] = schema
         yield env
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def query(env: dict[str, str], data_dir: Path, sql: str) -> list[tuple[Any, ...]]:
