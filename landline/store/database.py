@@ -35,7 +35,9 @@ def create_engines(url: str) -> tuple[Engine, Engine]:
     """(writer, reader) engines. They are one engine except on SQLite."""
     url = normalize_url(url)
     if not url.startswith("sqlite"):
-        engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        engine = create_engine(
+            url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+        )
         return engine, engine
     writer = _sqlite_engine(url, immediate=True, pool_size=1)
     reader = _sqlite_engine(url, immediate=False, pool_size=8)
@@ -49,6 +51,8 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
         pool_size=pool_size,
         max_overflow=0 if immediate else 8,
         connect_args={"check_same_thread": False, "timeout": 30},
+        # Errors that reach a log never carry the values of a statement.
+        hide_parameters=True,
     )
 
     @event.listens_for(engine, "connect")
