@@ -167,6 +167,21 @@ class Landline:
         )
         return line.device_id, line.session
 
+    def carrier_copies(self, message_id: int) -> int:
+        """How many times the simulated network holds this text (1 once it was sent)."""
+        from sqlalchemy import func, select
+
+        from landline.store.schema import sim_submissions
+
+        count = self.store.read_sync(
+            lambda c: c.execute(
+                select(func.count())
+                .select_from(sim_submissions)
+                .where(sim_submissions.c.message_id == message_id)
+            ).scalar_one()
+        )
+        return int(count)
+
     def handset_texts(self, source: str, line: str, body: str) -> None:
         """A simulated handset texts a line (as `landline sim text` does)."""
         from landline.carriers.simulator import handset_text

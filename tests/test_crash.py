@@ -35,7 +35,7 @@ from landline.core.status import FINAL_STATUSES
 from landline.dispatch import dispatcher as dispatcher_module
 from landline.runtime import Runtime
 from landline.settings import Settings
-from landline.store.schema import outbox, sim_submissions
+from landline.store.schema import outbox
 
 LINE = "2065550123"
 
@@ -54,18 +54,6 @@ def count_handovers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(SimulatorConnector, "submit", counting)
     return handed
-
-
-def sim_rows(server: Landline, message_id: int) -> int:
-    return int(
-        server.store.read_sync(
-            lambda c: c.execute(
-                select(func.count())
-                .select_from(sim_submissions)
-                .where(sim_submissions.c.message_id == message_id)
-            ).scalar_one()
-        )
-    )
 
 
 def outbox_left(server: Landline) -> int:
@@ -131,7 +119,7 @@ def test_death_between_submit_and_record_sends_once(
         second.settle()
 
         assert history(second, session, message_id) == [2, 1, 6]
-        assert sim_rows(second, message_id) == 1
+        assert second.carrier_copies(message_id) == 1
         assert outbox_left(second) == 0
         # Re-submitting is safe (the carrier de-duplicates by message id), but a text
         # the carrier has already reported on is not submitted again at all.

@@ -9,11 +9,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from conftest import Landline, start_landline
-from sqlalchemy import func, select
 
 from landline.core.clock import ManualClock
 from landline.settings import Settings
-from landline.store.schema import sim_submissions
 
 LINE = "2065550123"
 CONTACT = "+12065551234"
@@ -44,18 +42,6 @@ def scheduled_ids(server: Landline, session: str) -> list[int]:
     answer = server.call("/message/scheduled", session=session)
     assert answer["success"] is True, answer
     return [int(m["id"]) for m in answer["response"]]
-
-
-def submissions(server: Landline, message_id: int) -> int:
-    return int(
-        server.store.read_sync(
-            lambda c: c.execute(
-                select(func.count())
-                .select_from(sim_submissions)
-                .where(sim_submissions.c.message_id == message_id)
-            ).scalar_one()
-        )
-    )
 
 
 def count_handovers(server: Landline) -> list[int]:
@@ -94,7 +80,7 @@ def test_scheduled_text_waits_for_its_time_then_goes_at_once(
     manual_clock.advance(seconds=59)
     server.settle()
     assert get(server, session, message_id)["statusCode"] == 2
-    assert submissions(server, message_id) == 0
+    assert server.carrier_copies(message_id) == 0
     assert handed == []
     assert scheduled_ids(server, session) == [message_id]
 
@@ -102,7 +88,7 @@ def test_scheduled_text_waits_for_its_time_then_goes_at_once(
     manual_clock.advance(seconds=1)
     server.settle()
     assert get(server, session, message_id)["statusCode"] == 1
-    assert submissions(server, message_id) == 1
+    assert server.carrier_copies(message_id) == 1
     assert handed == [message_id]
     assert scheduled_ids(server, session) == []
 
@@ -195,7 +181,7 @@ def test_scheduled_text_survives_a_restart_and_goes_once(
         second.settle()
         got = get(second, session, message_id)
         assert [step["statusCode"] for step in got["statusHistory"]] == [2, 1, 6]
-        assert submissions(second, message_id) == 1
+        assert second.carrier_copies(message_id) == 1
         assert handed == [message_id]
     finally:
         second.stop()

@@ -7,10 +7,41 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, select, update
 
+from landline.store.bulk import execute_many
 from landline.store.schema import contacts, events, messages, opt_outs, outbox
-from landline.store.upserts import insert_for_upsert, insert_or_ignore
+from landline.store.upserts import insert_for_upsert
 
 EDITABLE = ("first_name", "last_name", "email", "notes", "city", "state", "zipcode", "birthday")
+
+# The upsert `ensure` runs, built once per dialect: building it costs more than running it.
+_ENSURE: dict[str, Any] = {}
+
+
+def new_row(device_id: int, number: str, contact_id: int, now: int) -> dict[str, Any]:
+    """A contact that texting creates: nothing saved about them, not opted out."""
+    return {
+        "device_id": device_id,
+        "number": number,
+        "id": contact_id,
+        "opted_out": False,
+        "deleted": False,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def ensure(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Add the contacts of `rows` (from `new_row`) that are missing. One deleted from the
+    address book comes back, with nothing saved about them, when texts flow again."""
+    stmt = _ENSURE.get(connection.dialect.name)
+    if stmt is None:
+        insert = insert_for_upsert(connection, contacts)
+        stmt = _ENSURE[connection.dialect.name] = insert.on_conflict_do_update(
+            index_elements=[contacts.c.device_id, contacts.c.number],
+            set_={"deleted": False, "updated_at": insert.excluded.updated_at},
+            where=contacts.c.deleted.is_(True),
+        )
+    execute_many(connection, stmt, rows)
 
 
 def page(
@@ -118,17 +149,7 @@ def set_opt_out(
     now: int,
 ) -> bool:
     """Record an opt-out or opt-in; False if the contact was already in that state."""
-    connection.execute(
-        insert_or_ignore(connection, contacts).values(
-            device_id=device_id,
-            number=number,
-            id=contact_id,
-            opted_out=False,
-            deleted=False,
-            created_at=now,
-            updated_at=now,
-        )
-    )
+    ensure(connection, [new_row(device_id, number, contact_id, now)])
     # One conditional update decides: of two workers taking the same change at once,
     # only one changes the row, so the audit trail, event and reply happen once.
     changed = connection.execute(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import (
 
 from landline.core.outbound import SendPlan
 from landline.core.status import ErrorCode, Progress, is_final
+from landline.store import contacts as address_book
 from landline.store.bulk import execute_many
 from landline.store.schema import (
     contacts,
@@ -72,18 +73,10 @@ def _record_sends(
         for m in plan.messages:
             stopped = (device_id, m.number) in opted_out
             status = int(ErrorCode.RECIPIENT_SENT_STOP) if stopped else int(Progress.QUEUED)
-            contact_rows.setdefault(
-                (device_id, m.number),
-                {
-                    "device_id": device_id,
-                    "number": m.number,
-                    "id": m.contact_id,
-                    "opted_out": False,
-                    "deleted": False,
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
+            if (device_id, m.number) not in contact_rows:
+                contact_rows[device_id, m.number] = address_book.new_row(
+                    device_id, m.number, m.contact_id, now
+                )
             message_rows.append(
                 {
                     "id": m.message_id,
@@ -130,7 +123,7 @@ def _record_sends(
                 )
         outcomes.append(SendOutcome(opted_out=frozenset(stopped_numbers)))
     contact_list, conversation_list = list(contact_rows.values()), list(conversation_rows.values())
-    execute_many(connection, _statement(connection, "contacts"), contact_list)
+    address_book.ensure(connection, contact_list)
     execute_many(connection, _INSERT_MESSAGES, message_rows)
     execute_many(connection, _INSERT_STATUS, history)
     execute_many(connection, _INSERT_EVENTS, event_rows)
@@ -176,9 +169,7 @@ def _statement(connection: Connection, name: str) -> Any:
     key = (connection.dialect.name, name)
     stmt = _STATEMENTS.get(key)
     if stmt is None:
-        if name == "contacts":
-            stmt = _contact_upsert(connection)
-        elif name == "message_status":
+        if name == "message_status":
             stmt = insert_or_ignore(connection, message_status)
         else:
             stmt = _conversation_upsert(connection)
@@ -222,35 +213,6 @@ def _event(
         "data": None,
         "created_at": at,
     }
-
-
-def _ensure_contacts(
-    connection: Connection, device_id: int, items: Iterable[tuple[str, int]], now: int
-) -> None:
-    rows = [
-        {
-            "device_id": device_id,
-            "number": number,
-            "id": contact_id,
-            "opted_out": False,
-            "deleted": False,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for number, contact_id in items
-    ]
-    connection.execute(_statement(connection, "contacts"), rows)
-
-
-def _contact_upsert(connection: Connection) -> Any:
-    """Adds contacts that texting creates; one deleted from the address book comes
-    back (with nothing saved about them) when texts flow again."""
-    stmt = insert_for_upsert(connection, contacts)
-    return stmt.on_conflict_do_update(
-        index_elements=[contacts.c.device_id, contacts.c.number],
-        set_={"deleted": False, "updated_at": stmt.excluded.updated_at},
-        where=contacts.c.deleted.is_(True),
-    )
 
 
 def touch_conversation(
@@ -330,7 +292,9 @@ def record_inbound(
     ).first()
     if inserted is None:
         return False
-    _ensure_contacts(connection, device_id, [(contact_number, contact_id)], at)
+    address_book.ensure(
+        connection, [address_book.new_row(device_id, contact_number, contact_id, at)]
+    )
     connection.execute(
         message_status.insert(),
         {"message_id": message_id, "status": int(Progress.DELIVERY_CONFIRMED), "at": at},
