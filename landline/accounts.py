@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from landline.core import sessions
+from landline.core.lines import LineState
 from landline.core.optout import DEFAULT_HELP_TEXT
 from landline.store import lines
 from landline.store.access import Store
@@ -93,3 +94,44 @@ def _new_device_id(store: Store) -> int:
         candidate = secrets.randbelow(DEVICE_ID_HIGH - DEVICE_ID_LOW + 1) + DEVICE_ID_LOW
         if not store.read_sync(lines.device_exists, candidate):
             return candidate
+
+
+def set_state(store: Store, number: str, state: LineState) -> bool:
+    """Flag a line as spam, suspend it, or make it active again; False if no such line."""
+    return store.write_sync(lambda c: lines.set_state(c, number, state))
+
+
+class UsernameTaken(Exception):
+    pass
+
+
+def add_operator(store: Store, number: str, username: str, password: str) -> bool:
+    """Give a person their own login to a line; False if there is no such line."""
+    line = store.read_sync(lines.by_number, number)
+    if line is None:
+        return False
+    if store.read_sync(lines.operator_login, username) is not None:
+        raise UsernameTaken(username)
+    password_hash = sessions.hash_password(password)
+    operator_id, now = store.ids.next_id(), store.clock.now_ms()
+    try:
+        store.write_sync(
+            lambda c: lines.add_operator(
+                c,
+                operator_id=operator_id,
+                device_id=line.device_id,
+                username=username,
+                password_hash=password_hash,
+                now=now,
+            )
+        )
+    except IntegrityError:
+        # Another `line operator` with the same name won the race.
+        raise UsernameTaken(username) from None
+    return True
+
+
+def revoke_session(store: Store, key: str) -> bool:
+    """End a session key; False if it was not a live one."""
+    now = store.clock.now_ms()
+    return store.write_sync(lambda c: lines.revoke_session(c, sessions.hash_key(key), now))

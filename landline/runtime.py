@@ -77,7 +77,6 @@ class Runtime:
             clock=self.clock,
             routes=self.routes,
             notify_outbound=notify,
-            default_timezone=self.settings.default_timezone,
             limits=Limits(self.settings.rate_limit) if self.settings.rate_limit else None,
         )
 

@@ -184,7 +184,7 @@ class Landline:
 
     def handset_texts(self, source: str, line: str, body: str) -> None:
         """A simulated handset texts a line (as `landline sim text` does)."""
-        from landline.carriers.simulator import handset_text
+        from landline.store.simulator import handset_text
 
         text_id, now = self.store.ids.next_id(), self.clock.now_ms()
         self.store.write_sync(

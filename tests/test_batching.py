@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from landline.api import context
 from landline.core import ids, outbound, sessions
-from landline.store import lines, messages
+from landline.store import lines, sends
 
 _numbers = itertools.count(100)
 
@@ -101,20 +101,20 @@ def test_a_bad_send_in_a_shared_batch_fails_alone(server: Landline) -> None:
     first, second = plan("+12065550111", "first"), plan("+12065550112", "second")
     # Reuses a stored message's id: the database refuses it.
     clash = plan("+12065550113", "clash")
-    store.write_sync(lambda c: messages.record_send(c, clash))
+    store.write_sync(lambda c: sends.record_send(c, clash))
 
     async def together() -> tuple[Any, ...]:
         return await asyncio.gather(
-            store.write_merged(messages.record_sends, first),
-            store.write_merged(messages.record_sends, clash),
-            store.write_merged(messages.record_sends, second),
+            store.write_merged(sends.record_sends, first),
+            store.write_merged(sends.record_sends, clash),
+            store.write_merged(sends.record_sends, second),
             return_exceptions=True,
         )
 
     ok_first, failed, ok_second = server.run(together)
     assert isinstance(failed, IntegrityError)
-    assert isinstance(ok_first, messages.SendOutcome)
-    assert isinstance(ok_second, messages.SendOutcome)
+    assert isinstance(ok_first, sends.SendOutcome)
+    assert isinstance(ok_second, sends.SendOutcome)
     bodies = sorted(m["body"] for m in server.call("/message/list", session=key)["response"])
     assert bodies == ["clash", "first", "second"]
 

@@ -298,7 +298,7 @@ def _recipients(count: int) -> list[str]:
 
 def test_a_send_takes_at_most_fifteen_recipients() -> None:
     assert len(_plan(_recipients(15)).messages) == 15
-    with pytest.raises(outbound.InvalidSend, match="16 contacts"):
+    with pytest.raises(outbound.InvalidSend, match="has 16 numbers"):
         _plan(_recipients(16))
     with pytest.raises(outbound.InvalidSend):
         _plan([])

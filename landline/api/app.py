@@ -7,49 +7,35 @@ Written against ASGI directly rather than a router: every endpoint shares one sh
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import unquote_plus
 
 import orjson
-from starlette.requests import Request
 
-from landline.api import contact, conversation, message, openapi, user
+from landline.api import contact, conversation, forms, message, openapi, user
 from landline.api.context import Call, Services
-from landline.api.envelope import JSON_TYPE, TOO_LARGE_PAGE, Answer, ApiError, error_body
+from landline.api.endpoints import Endpoint
+from landline.api.envelope import JSON_TYPE, TOO_LARGE_PAGE, ApiError, error_body
+from landline.api.fields import parse_args
 from landline.api.params import BadParam, Params
 from landline.core.status import ErrorCode
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Call], Awaitable[Answer]]
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-ENDPOINTS: dict[str, Handler] = {
-    "user/login": user.login,
-    "user/logout": user.logout,
-    "message/send": message.send,
-    "message/list": message.list_,
-    "message/get": message.get,
-    "message/read": message.read,
-    "message/delete": message.delete,
-    "message/scheduled": message.scheduled,
-    "message/cancel": message.cancel,
-    "conversation/list": conversation.list_,
-    "conversation/get": conversation.get,
-    "conversation/read": conversation.read,
-    "conversation/delete": conversation.delete,
-    "contact/list": contact.list_,
-    "contact/save": contact.save,
-    "contact/get": contact.get,
-    "contact/delete": contact.delete,
+ENDPOINTS: dict[str, Endpoint] = {
+    endpoint.path: endpoint
+    for module in (user, message, conversation, contact)
+    for endpoint in module.ENDPOINTS
 }
 # Old clients put the API under a version prefix.
 PATH_PREFIXES = ("/api/v1/", "/v1/")
 MAX_BODY_BYTES = 600 * 1024
-NOOP_ANSWER = Answer({"ok": True}).body()
+NOOP_ANSWER = orjson.dumps({"success": True, "response": {"ok": True}})
 
 
 def endpoint_key(path: str) -> str:
@@ -74,7 +60,7 @@ class LandlineApi:
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
         self._max_body = max_body_bytes
-        self._openapi = orjson.dumps(openapi.document(ENDPOINTS))
+        self._openapi = orjson.dumps(openapi.document(ENDPOINTS.values()))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -82,41 +68,71 @@ class LandlineApi:
             return
         if scope["type"] != "http":
             return
+        started = False
+
+        async def tracked(event: dict[str, Any]) -> None:
+            nonlocal started
+            started = True
+            await send(event)
+
+        try:
+            await self._http(scope, receive, tracked)
+        except Exception:
+            # Whatever failed, the client gets the envelope and an id to quote, and the
+            # log gets the failure once, under that id.
+            request_id = secrets.token_hex(8)
+            log.exception("unexpected failure (request %s, %s)", request_id, scope["path"][:200])
+            if not started:
+                body = error_body(
+                    ErrorCode.INTERNAL_ERROR_855,
+                    f"Internal error; retry later (request {request_id})",
+                    request_id=request_id,
+                )
+                await _respond(send, 500, body)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = endpoint_key(scope["path"])
         if key == "openapi.json":
             await _respond(send, 200, self._openapi)
             return
-        handler = ENDPOINTS.get(key)
-        if handler is None and key != "noop":
+        endpoint = ENDPOINTS.get(key)
+        if endpoint is None and key != "noop":
             await _respond(
-                send, 404, error_body(ErrorCode.BAD_ARGUMENTS, f"Bad arguments: no endpoint /{key}")
+                send,
+                404,
+                error_body(ErrorCode.BAD_ARGUMENTS, f"Bad arguments: no endpoint /{key[:100]}"),
             )
             return
-        body = await _read_body(receive, self._max_body)
+        body = await _read_body(scope, receive, self._max_body)
         if body is None:
             await _respond(send, 413, TOO_LARGE_PAGE, b"text/html")
             return
         try:
-            params = await _params(scope, body)
+            params = _params(scope, body)
         except BadParam as exc:
             await _respond(send, 200, error_body(ErrorCode.BAD_ARGUMENTS, f"Bad arguments: {exc}"))
             return
-        if handler is None:
+        if endpoint is None:
             # The benchmark baseline: the same parsing, a constant answer.
             await _respond(send, 200, NOOP_ANSWER)
             return
-        await self._call(handler, Call(params, self.services), send)
-
-    async def _call(self, handler: Handler, call: Call, send: Send) -> None:
         try:
-            answer = await handler(call)
+            answer = await self._call(endpoint, Call(params, self.services))
         except ApiError as exc:
             await _respond(send, exc.status, error_body(exc.code, exc.desc), headers=exc.headers)
-        except Exception:
-            log.exception("unexpected failure in %s", handler.__qualname__)
-            await _respond(send, 500, error_body(ErrorCode.UNKNOWN, "Unknown error"))
         else:
-            await _respond(send, 200, answer.body())
+            await _respond(send, 200, orjson.dumps(answer))
+
+    async def _call(self, endpoint: Endpoint, call: Call) -> Any:
+        if endpoint.session:
+            # The session is checked before the arguments: a caller without one learns
+            # nothing about them.
+            await call.authenticate()
+        try:
+            args = parse_args(endpoint.args, call.params) if endpoint.args else None
+        except BadParam as exc:
+            raise ApiError(ErrorCode.BAD_ARGUMENTS, f"Bad arguments: {exc}") from None
+        return await endpoint.handler(call, args)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -137,7 +153,12 @@ class LandlineApi:
                 return
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None once it is known to be over `limit`: from Content-Length
+    before reading anything, and, for a chunked upload, as soon as the chunks pass it."""
+    declared = _header(scope, b"content-length")
+    if declared and (not (declared.isascii() and declared.isdigit()) or int(declared) > limit):
+        return None
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -158,68 +179,20 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
-async def _params(scope: Scope, body: bytes) -> Params:
-    pairs = _decode_pairs(scope["query_string"])
+def _params(scope: Scope, body: bytes) -> Params:
+    pairs = forms.urlencoded(scope["query_string"])
     if body:
-        content_type = _header(scope, b"content-type").lower()
-        if content_type.startswith("multipart/form-data"):
-            pairs.extend(await _multipart_fields(scope, body))
-        elif content_type.startswith("application/json"):
-            pairs.extend(_json_fields(body))
+        content_type = _header(scope, b"content-type")
+        lowered = content_type.lower()
+        if lowered.startswith("multipart/form-data"):
+            # Files are for messaging/send (MMS), which reads them itself.
+            pairs.extend(forms.multipart(content_type, body).fields)
+        elif lowered.startswith("application/json"):
+            pairs.extend(forms.json_object(body))
         else:
             # Form bodies, and clients that send one with no content type at all.
-            pairs.extend(_decode_pairs(body))
+            pairs.extend(forms.urlencoded(body))
     return Params(pairs)
-
-
-def _decode_pairs(raw: bytes) -> list[tuple[str, str]]:
-    """`parse_qsl(..., keep_blank_values=True)`, without its cost for plain fields."""
-    if not raw:
-        return []
-    pairs: list[tuple[str, str]] = []
-    for field in raw.decode("utf-8", errors="replace").split("&"):
-        if not field:
-            continue
-        key, _, value = field.partition("=")
-        if "%" in key or "+" in key:
-            key = unquote_plus(key)
-        if "%" in value or "+" in value:
-            value = unquote_plus(value)
-        pairs.append((key, value))
-    return pairs
-
-
-def _json_fields(body: bytes) -> list[tuple[str, str]]:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise BadParam("the JSON body is malformed") from exc
-    if not isinstance(data, dict):
-        raise BadParam("the JSON body must be an object")
-    pairs: list[tuple[str, str]] = []
-    for key, value in data.items():
-        for item in value if isinstance(value, list) else [value]:
-            if item is not None:
-                pairs.append((key, item if isinstance(item, str) else orjson.dumps(item).decode()))
-    return pairs
-
-
-async def _multipart_fields(scope: Scope, body: bytes) -> list[tuple[str, str]]:
-    sent = False
-
-    async def replay() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    try:
-        form = await Request(scope, replay).form()
-    except Exception as exc:
-        raise BadParam("the multipart body is malformed") from exc
-    # Files are for messaging/send (MMS), which reads them itself.
-    return [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
 
 
 async def _respond(

@@ -11,17 +11,18 @@ from landline.api.envelope import ApiError, invalid_session
 from landline.api.params import Params
 from landline.core import sessions
 from landline.core.clock import Clock
+from landline.core.lines import LineState
 from landline.core.ratelimit import Limits
 from landline.core.routes import RouteTable
 from landline.core.status import ErrorCode
 from landline.store import lines
 from landline.store.access import Store
 from landline.store.lines import Line
+from landline.store.revocations import Revocations
 
-# How long a session lookup is trusted without asking the store again. A change made in
-# this process (logout, a revoke, a line's state) drops every cached lookup at once; one
-# made by another process (the `landline admin` command, another server on the same
-# PostgreSQL) takes effect within this many seconds.
+# How long a session lookup is trusted without asking the store again. A logout, a
+# revoke or a line's change of state, made by this process or any other, drops every
+# cached lookup at once (store/revocations.py); this bounds what a missed signal costs.
 SESSION_CACHE_SECONDS = 1.0
 SESSION_CACHE_ENTRIES = 10_000
 
@@ -30,22 +31,27 @@ class SessionCache:
     """Recent session lookups: a request that carries a key seen a moment ago is
     answered without a trip to the store's thread pool."""
 
-    def __init__(self) -> None:
-        # key hash -> (line, when it expires, session_changes() when it was read)
-        self._entries: dict[str, tuple[Line, float, int]] = {}
+    def __init__(self, revocations: Revocations) -> None:
+        self._revocations = revocations
+        # key hash -> (line, when it expires, the revocations' generation when it was read)
+        self._entries: dict[str, tuple[Line, float, object]] = {}
+
+    def generation(self) -> object | None:
+        return self._revocations.generation()
 
     def get(self, key_hash: str) -> Line | None:
         entry = self._entries.get(key_hash)
         if entry is None:
             return None
         line, expires, changes = entry
-        if changes != lines.generation() or time.monotonic() >= expires:
+        now_generation = self._revocations.generation()
+        if now_generation is None or changes != now_generation or time.monotonic() >= expires:
             del self._entries[key_hash]
             return None
         return line
 
-    def put(self, key_hash: str, line: Line, changes: int) -> None:
-        if changes != lines.generation():
+    def put(self, key_hash: str, line: Line, changes: object | None) -> None:
+        if changes is None or changes != self._revocations.generation():
             return  # changed while it was being read: it may already be stale
         if len(self._entries) >= SESSION_CACHE_ENTRIES:
             self._entries.clear()
@@ -58,7 +64,7 @@ _caches: weakref.WeakKeyDictionary[Store, SessionCache] = weakref.WeakKeyDiction
 def session_cache(store: Store) -> SessionCache:
     cache = _caches.get(store)
     if cache is None:
-        cache = _caches[store] = SessionCache()
+        cache = _caches[store] = SessionCache(store.revocations)
     return cache
 
 
@@ -69,7 +75,6 @@ class Services:
     routes: RouteTable
     # Tells this process's dispatcher that new outbound work is waiting.
     notify_outbound: Callable[[], None]
-    default_timezone: str
     # Requests a line may make through this process; None for no limit.
     limits: Limits | None = None
 
@@ -81,6 +86,13 @@ class Call:
         self.params = params
         self.services = services
         self._line: Line | None = None
+
+    @property
+    def line(self) -> Line:
+        """The line of this call's session, once `authenticate` has checked it."""
+        if self._line is None:
+            raise RuntimeError("the session was not checked")
+        return self._line
 
     @property
     def store(self) -> Store:
@@ -95,7 +107,7 @@ class Call:
             raise invalid_session("session is required")
         return key.strip()
 
-    async def line(self) -> Line:
+    async def authenticate(self) -> Line:
         """The line whose session key this call carries; 401 if there is none."""
         if self._line is None:
             key = self.session_key()
@@ -105,12 +117,12 @@ class Call:
             cache = session_cache(self.store)
             line = cache.get(key_hash)
             if line is None:
-                changes = lines.generation()
+                changes = cache.generation()
                 line = await self.store.read(lines.line_for_session, key_hash)
                 if line is None:
                     raise invalid_session()
                 cache.put(key_hash, line, changes)
-            if line.state == "suspended":
+            if line.state == LineState.SUSPENDED:
                 raise invalid_session("this line is suspended")
             self._check_rate(line)
             self._line = line

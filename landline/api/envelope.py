@@ -46,18 +46,8 @@ def not_found(what: str) -> ApiError:
     return ApiError(ErrorCode.BAD_ARGUMENTS, f"Bad arguments: {what} not found")
 
 
-class Answer:
-    """A successful answer: `response` plus list fields such as total and size."""
-
-    __slots__ = ("extra", "response")
-
-    def __init__(self, response: Any, **extra: Any) -> None:
-        self.response = response
-        self.extra = extra
-
-    def body(self) -> bytes:
-        return orjson.dumps({"success": True, "response": self.response, **self.extra})
-
-
-def error_body(code: int, desc: str) -> bytes:
-    return orjson.dumps({"success": False, "response": {"code": int(code), "desc": desc}})
+def error_body(code: int, desc: str, *, request_id: str | None = None) -> bytes:
+    answer: dict[str, Any] = {"success": False, "response": {"code": int(code), "desc": desc}}
+    if request_id is not None:
+        answer["requestId"] = request_id
+    return orjson.dumps(answer)

@@ -2,210 +2,320 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection
 
 from landline.api import render
 from landline.api.context import Call
-from landline.api.envelope import Answer, ApiError, bad_arguments, not_found
-from landline.api.params import BadParam
-from landline.core import numbers, outbound, times
+from landline.api.endpoints import Endpoint
+from landline.api.envelope import ApiError, bad_arguments, not_found
+from landline.api.fields import Body, Id, Ids, Instant, Integer, Numbers, param
+from landline.api.params import listed
+from landline.api.shapes import (
+    CanceledList,
+    Message,
+    MessageAnswer,
+    MessageList,
+    SendAnswer,
+    SendToken,
+    TrueAnswer,
+)
+from landline.core import outbound, times
+from landline.core.lines import LineState
 from landline.core.status import ErrorCode, describe
-from landline.store import messages
+from landline.store import messages, sends, statuses
 from landline.store.lines import Line
 
-MESSAGE_IDS = ("message", "messages", "uuid", "uuids", "id")
 DEFAULT_PAGE = 20
 MAX_PAGE = 1000
+# Further than any client pages; keeps OFFSET arithmetic far from overflow.
+MAX_START = 1_000_000_000
+# Ids one request may name.
+MAX_IDS = 1000
+# Ids marked in one write transaction, so no request holds the writer for long.
+WRITE_CHUNK = 250
+# Entries of a contacts list, duplicates and all (at most MAX_RECIPIENTS distinct).
+MAX_CONTACT_ENTRIES = 100
 
 
-def parse_recipients(raw: list[str]) -> list[str]:
-    if not raw:
-        raise bad_arguments("contacts is required")
-    parsed, bad = [], []
-    for item in raw:
-        try:
-            parsed.append(numbers.to_e164(item))
-        except numbers.InvalidNumber:
-            bad.append(item.strip())
-    if bad:
-        raise bad_arguments("contacts has invalid phone numbers: " + ", ".join(bad))
-    return parsed
+def start_param() -> Any:
+    return param(Integer(0, MAX_START, default=0), "Items to skip.")
 
 
-async def send(call: Call) -> Answer:
-    line = await call.line()
-    params = call.params
-    recipients = parse_recipients(params.items("contacts", "contact", "destinationAddress", "to"))
-    body = params.text("body")
-    if body is None:
-        raise bad_arguments("body is required")
+def limit_param() -> Any:
+    return param(Integer(1, MAX_PAGE, default=DEFAULT_PAGE), "Items per page.")
+
+
+ID_ALIASES = ("messages", "uuid", "uuids", "id")
+NOT_FOUND = "-703 `Bad arguments: ... not found` when an id names nothing on this line."
+
+
+@dataclass(frozen=True)
+class Page:
+    start: int = start_param()
+    limit: int = limit_param()
+
+
+@dataclass(frozen=True)
+class SendArgs:
+    contacts: list[str] = param(
+        Numbers(MAX_CONTACT_ENTRIES),
+        f"1 to {outbound.MAX_RECIPIENTS} distinct numbers (duplicates are merged): repeated, "
+        "comma-joined or `[a, b]`; 10 digits means +1, otherwise E.164; `ptn:/` prefix and "
+        "punctuation allowed.",
+        aliases=("contact", "destinationAddress", "to"),
+        required=True,
+    )
+    body: str = param(
+        Body(outbound.MAX_BODY_BYTES),
+        f"1 to {outbound.MAX_BODY_BYTES} bytes of UTF-8, kept exactly as sent.",
+        required=True,
+    )
+    scheduledDate: int | None = param(
+        Instant(),
+        "Send later: epoch milliseconds (13 digits) or ISO 8601 with an offset; at most "
+        f"{times.SCHEDULE_PAST_TOLERANCE_MS // 1000} s in the past and a year ahead.",
+    )
+
+
+async def send(call: Call, args: SendArgs) -> SendAnswer:
+    line = call.line
     now = call.now()
-    scheduled_at = _scheduled_date(params.first("scheduledDate"), now)
+    scheduled_at = _check_schedule(args.scheduledDate, now)
     try:
         plan = outbound.plan_send(
             device_id=line.device_id,
             line_number=line.number,
-            numbers=recipients,
-            body=body,
+            numbers=args.contacts,
+            body=args.body,
             now=now,
             scheduled_at=scheduled_at,
             next_id=call.store.ids.next_id,
         )
     except outbound.InvalidSend as exc:
-        field = "body" if "body" in str(exc) else "contacts"
-        raise bad_arguments(f"{field}: {exc}") from exc
+        raise bad_arguments(str(exc)) from exc
     # Only a request whose arguments are all good gets an answer about the line or route.
-    if line.state == "spam":
+    if line.state == LineState.SPAM:
         raise ApiError(
             ErrorCode.SPAM_PROTECTION, "Spam protection: this line is flagged; contact the operator"
         )
-    unroutable = [
-        n for n in dict.fromkeys(recipients) if call.services.routes.connector_for(n) is None
-    ]
+    unroutable = [n for n in args.contacts if call.services.routes.connector_for(n) is None]
     if unroutable:
         raise ApiError(
             ErrorCode.UNABLE_TO_DETERMINE_CARRIER,
-            "Unable to determine carrier for " + ", ".join(unroutable),
+            "Unable to determine carrier for " + listed(unroutable),
         )
-    outcome = await call.store.write_merged(messages.record_sends, plan)
+    outcome = await call.store.write_merged(sends.record_sends, plan)
     if scheduled_at is None:
         call.services.notify_outbound()
-    return Answer(
-        {
+    return {
+        "success": True,
+        "response": {
             "fingerprint": plan.fingerprint,
             "root": str(plan.root_id),
             "tokens": [_token(m, line, m.number in outcome.opted_out) for m in plan.messages],
-        }
-    )
+        },
+    }
 
 
-def _token(m: outbound.PlannedMessage, line: Line, opted_out: bool) -> dict[str, Any]:
-    token: dict[str, Any] = {
+def _token(m: outbound.PlannedMessage, line: Line, opted_out: bool) -> SendToken:
+    token: SendToken = {
         "message": str(m.message_id),
         "fingerprint": m.fingerprint,
         "device": line.device_id,
         "contact": m.contact_id,
     }
     if opted_out:
-        token["code"] = int(ErrorCode.RECIPIENT_SENT_STOP)
+        token["code"] = -1234
         token["desc"] = describe(ErrorCode.RECIPIENT_SENT_STOP) + "; they must text UNSTOP first"
     return token
 
 
-def _scheduled_date(raw: str | None, now: int) -> int | None:
-    if raw is None:
+def _check_schedule(when: int | None, now: int) -> int | None:
+    if when is None:
         return None
     try:
-        when = times.parse_instant(raw)
         times.check_schedule(when, now)
     except times.InvalidTime as exc:
         raise bad_arguments(f"scheduledDate: {exc}") from exc
     return when
 
 
-def paging(call: Call) -> tuple[int, int]:
-    try:
-        start = call.params.integer("start", 0)
-        limit = call.params.integer("limit", DEFAULT_PAGE, minimum=1, maximum=MAX_PAGE)
-    except BadParam as exc:
-        raise bad_arguments(str(exc)) from exc
-    return start, limit
-
-
-def render_many(connection: Connection, rows: list[Any], line: Line) -> list[dict[str, Any]]:
-    histories = messages.history(connection, [row.id for row in rows])
+def render_many(connection: Connection, rows: Sequence[Any], line: Line) -> list[Message]:
+    histories = statuses.history(connection, [row.id for row in rows])
     return [render.message(row, line, histories[row.id]) for row in rows]
 
 
-async def list_(call: Call) -> Answer:
-    line = await call.line()
-    start, limit = paging(call)
+async def list_(call: Call, args: Page) -> MessageList:
+    line = call.line
 
-    def load(connection: Connection) -> tuple[list[dict[str, Any]], int]:
-        rows, size = messages.page(connection, line.device_id, start=start, limit=limit)
+    def load(connection: Connection) -> tuple[list[Message], int]:
+        rows, size = messages.page(connection, line.device_id, start=args.start, limit=args.limit)
         return render_many(connection, rows, line), size
 
     items, size = await call.store.read(load)
-    return Answer(items, total=len(items), size=size)
+    return {"success": True, "response": items, "total": len(items), "size": size}
 
 
-async def get(call: Call) -> Answer:
-    line = await call.line()
-    message_id = _one_id(call)
+@dataclass(frozen=True)
+class OneMessage:
+    id: int = param(
+        Id(as_text=True),
+        "The message id.",
+        aliases=("message", "messages", "uuid", "uuids"),
+        required=True,
+    )
 
-    def load(connection: Connection) -> dict[str, Any] | None:
-        row = messages.get(connection, line.device_id, message_id)
+
+async def get(call: Call, args: OneMessage) -> MessageAnswer:
+    line = call.line
+
+    def load(connection: Connection) -> Message | None:
+        row = messages.get(connection, line.device_id, args.id)
         return render_many(connection, [row], line)[0] if row else None
 
     found = await call.store.read(load)
     if found is None:
-        raise not_found(f"message {message_id}")
-    return Answer(found)
+        raise not_found(f"message {args.id}")
+    return {"success": True, "response": found}
 
 
-def _one_id(call: Call) -> int:
-    return message_ids(call, required="id")[0]
-
-
-def message_ids(call: Call, required: str = "message") -> list[int]:
-    try:
-        found = call.params.ids(*MESSAGE_IDS)
-    except BadParam as exc:
-        raise bad_arguments(str(exc)) from exc
-    if not found:
-        raise bad_arguments(f"{required} is required")
-    return found
-
-
-async def _known(call: Call, line: Line, wanted: list[int]) -> None:
-    owned = await call.store.read(messages.owned_ids, line.device_id, wanted)
-    missing = [str(mid) for mid in wanted if mid not in owned]
-    if missing:
-        raise not_found("message " + ", ".join(missing))
-
-
-async def read(call: Call) -> Answer:
-    line = await call.line()
-    wanted = message_ids(call)
-    await _known(call, line, wanted)
-    now, event_ids = call.now(), call.store.ids.take(len(wanted))
-    await call.store.write(lambda c: messages.mark_read(c, line.device_id, wanted, now, event_ids))
-    return Answer(True)
-
-
-async def delete(call: Call) -> Answer:
-    line = await call.line()
-    wanted = message_ids(call)
-    await _known(call, line, wanted)
-    now, event_ids = call.now(), call.store.ids.take(len(wanted))
-    await call.store.write(
-        lambda c: messages.mark_deleted(c, line.device_id, wanted, now, event_ids)
+@dataclass(frozen=True)
+class SomeMessages:
+    message: list[int] = param(
+        Ids(MAX_IDS, as_text=True),
+        f"Message ids, at most {MAX_IDS}: repeated, comma-joined or `[a, b]`.",
+        aliases=ID_ALIASES,
+        required=True,
     )
-    return Answer(True)
 
 
-async def scheduled(call: Call) -> Answer:
+async def _check_owned(call: Call, wanted: list[int]) -> None:
+    owned = await call.store.read(messages.owned_ids, call.line.device_id, wanted)
+    missing = [str(mid) for mid in dict.fromkeys(wanted) if mid not in owned]
+    if missing:
+        raise not_found("message " + listed(missing))
+
+
+async def _mark(call: Call, wanted: list[int], what: messages.Mark) -> None:
+    device_id, now, next_id = call.line.device_id, call.now(), call.store.ids.next_id
+    unique = list(dict.fromkeys(wanted))
+
+    def mark_chunk(connection: Connection, chunk: list[int]) -> list[int]:
+        return messages.mark(connection, device_id, chunk, what, now, next_id)
+
+    for start in range(0, len(unique), WRITE_CHUNK):
+        await call.store.write(partial(mark_chunk, chunk=unique[start : start + WRITE_CHUNK]))
+
+
+async def read(call: Call, args: SomeMessages) -> TrueAnswer:
+    await _check_owned(call, args.message)
+    await _mark(call, args.message, messages.READ)
+    return {"success": True, "response": True}
+
+
+async def delete(call: Call, args: SomeMessages) -> TrueAnswer:
+    await _check_owned(call, args.message)
+    await _mark(call, args.message, messages.DELETED)
+    return {"success": True, "response": True}
+
+
+async def scheduled(call: Call, args: Page) -> MessageList:
     """Messages waiting for their scheduled time (a Landline addition)."""
-    line = await call.line()
+    line = call.line
 
-    def load(connection: Connection) -> list[dict[str, Any]]:
-        return render_many(connection, messages.scheduled(connection, line.device_id), line)
+    def load(connection: Connection) -> tuple[list[Message], int]:
+        rows, size = messages.scheduled(
+            connection, line.device_id, start=args.start, limit=args.limit
+        )
+        return render_many(connection, rows, line), size
 
-    items = await call.store.read(load)
-    return Answer(items, total=len(items), size=len(items))
+    items, size = await call.store.read(load)
+    return {"success": True, "response": items, "total": len(items), "size": size}
 
 
-async def cancel(call: Call) -> Answer:
+async def cancel(call: Call, args: SomeMessages) -> CanceledList:
     """Cancel scheduled messages before they go out (a Landline addition)."""
-    line = await call.line()
-    wanted = message_ids(call)
-    now, event_ids = call.now(), call.store.ids.take(len(wanted))
+    device_id, now, next_id = call.line.device_id, call.now(), call.store.ids.next_id
     missing = await call.store.write(
-        lambda c: messages.cancel_scheduled(c, line.device_id, wanted, now, event_ids)
+        lambda c: messages.cancel_scheduled(c, device_id, args.message, now, next_id)
     )
     if missing:
-        listed = ", ".join(str(mid) for mid in missing)
-        raise bad_arguments(f"message {listed} is not a scheduled message waiting to go out")
-    return Answer([str(mid) for mid in dict.fromkeys(wanted)])
+        listed_ids = listed([str(mid) for mid in missing])
+        raise bad_arguments(f"message {listed_ids} is not a scheduled message waiting to go out")
+    return {"success": True, "response": [str(mid) for mid in dict.fromkeys(args.message)]}
+
+
+ENDPOINTS = (
+    Endpoint(
+        "message/send",
+        send,
+        SendArgs,
+        SendAnswer,
+        "message",
+        "Send a text to 1 to 15 numbers",
+        errors="-703 naming a missing or invalid parameter (the bad numbers are listed); "
+        "-124 when a valid number has no carrier route; -801 when the line is flagged for "
+        "spam. A recipient who opted out is not an error: see SendToken.",
+    ),
+    Endpoint(
+        "message/list",
+        list_,
+        Page,
+        MessageList,
+        "message",
+        "The line's messages, newest first",
+        description="Deleted messages are left out.",
+    ),
+    Endpoint(
+        "message/get",
+        get,
+        OneMessage,
+        MessageAnswer,
+        "message",
+        "One message, with its status history",
+        description="Deleted messages are found too (`deleted: true`).",
+        errors=NOT_FOUND,
+    ),
+    Endpoint(
+        "message/read",
+        read,
+        SomeMessages,
+        TrueAnswer,
+        "message",
+        "Mark messages read",
+        errors=NOT_FOUND + " Nothing changes then.",
+    ),
+    Endpoint(
+        "message/delete",
+        delete,
+        SomeMessages,
+        TrueAnswer,
+        "message",
+        "Hide messages (delivery records stay)",
+        errors=NOT_FOUND + " Nothing changes then.",
+    ),
+    Endpoint(
+        "message/scheduled",
+        scheduled,
+        Page,
+        MessageList,
+        "message",
+        "Messages waiting for their scheduled time, soonest first (a Landline addition)",
+    ),
+    Endpoint(
+        "message/cancel",
+        cancel,
+        SomeMessages,
+        CanceledList,
+        "message",
+        "Cancel scheduled messages before they go out (a Landline addition)",
+        description="Canceled messages are deleted (hidden), and fire a delete event.",
+        errors="-703 naming the ids that are not scheduled messages waiting to go out; "
+        "nothing is canceled then.",
+    ),
+)

@@ -1,7 +1,9 @@
-"""Request parameters as real clients send them: query and body merged, aliases, lists.
+"""Request parameters as real clients send them: query and body merged, names matched
+without regard to case.
 
 Clients send lists as repeated keys (`contacts=a&contacts=b`), comma-joined values, or a
-Java list's string form (`[a, b]`). Some send an absent optional value as "None".
+Java or Python list's string form (`[a, b]`, `['a', 'b']`). Some send an absent optional
+value as "None".
 """
 
 from __future__ import annotations
@@ -9,12 +11,27 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 ABSENT_WORDS = frozenset({"", "none", "null", "undefined"})
-# Ids, offsets and counts are stored as signed 64-bit integers.
-MAX_INT64 = (1 << 63) - 1
+# How much of a client's bad value an error answer repeats, and how many bad values.
+SHOWN_CHARS = 40
+SHOWN_ITEMS = 5
 
 
 class BadParam(ValueError):
     """A parameter is missing or malformed; the message names it."""
+
+
+def shown(value: str) -> str:
+    """A client's value as an error answer repeats it: trimmed and bounded."""
+    text = value.strip()
+    return repr(text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "...")
+
+
+def listed(values: list[str]) -> str:
+    """A few values, and how many more there were: an error never echoes a whole
+    request back."""
+    head = ", ".join(values[:SHOWN_ITEMS])
+    rest = len(values) - SHOWN_ITEMS
+    return f"{head} and {rest} more" if rest > 0 else head
 
 
 def _unquoted(part: str) -> str:
@@ -32,7 +49,7 @@ class Params:
             if "\x00" in key or "\x00" in value:
                 # No parameter of this API carries one, and PostgreSQL cannot store it.
                 name = key.replace("\x00", "") or "a parameter"
-                raise BadParam(f"{name} contains a NUL character")
+                raise BadParam(f"{name[:SHOWN_CHARS]} contains a NUL character")
             self._values.setdefault(key.lower(), []).append(value)
 
     def all(self, *names: str) -> list[str]:
@@ -57,16 +74,21 @@ class Params:
                 return values[0]
         return None
 
-    def require(self, *names: str) -> str:
-        value = self.first(*names)
-        if value is None:
-            raise BadParam(f"{names[0]} is required")
-        return value
+    def items(self, names: tuple[str, ...], limit: int) -> list[str]:
+        """A list parameter: repeated, comma-joined or bracketed, in order, blanks
+        dropped. More than `limit` items is an error, found before any is split off."""
+        raws = self.all(*names)
+        entries = sum(raw.count(",") + 1 for raw in raws)
+        # Blank entries ("a,,b", a trailing comma) do not count, but finding them means
+        # splitting, so only a list not far over the limit is split to look.
+        if entries > 2 * limit or (entries > limit and len(self.items_unbounded(raws)) > limit):
+            raise BadParam(f"{names[0]} has more than {limit} items; at most {limit} are allowed")
+        return self.items_unbounded(raws)
 
-    def items(self, *names: str) -> list[str]:
-        """A list parameter: repeated, comma-joined or bracketed, in order, blanks dropped."""
+    @staticmethod
+    def items_unbounded(raws: list[str]) -> list[str]:
         items: list[str] = []
-        for raw in self.all(*names):
+        for raw in raws:
             text = raw.strip()
             if text.startswith("[") and text.endswith("]"):
                 text = text[1:-1]
@@ -74,43 +96,3 @@ class Params:
             parts = (_unquoted(part) for part in text.split(","))
             items.extend(part for part in parts if part.strip().lower() not in ABSENT_WORDS)
         return items
-
-    def integer(
-        self, name: str, default: int, *, minimum: int = 0, maximum: int | None = None
-    ) -> int:
-        raw = self.first(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw.strip())
-        except ValueError as exc:
-            raise BadParam(f"{name} must be a whole number") from exc
-        if maximum is None and value > MAX_INT64:
-            raise BadParam(f"{name} is too large")
-        if value < minimum or (maximum is not None and value > maximum):
-            bounds = f"at least {minimum}" + (
-                f" and at most {maximum}" if maximum is not None else ""
-            )
-            raise BadParam(f"{name} must be {bounds}")
-        return value
-
-    def ids(self, *names: str) -> list[int]:
-        found: list[int] = []
-        for name in names:
-            for value in self.items(name):
-                try:
-                    number = int(value.strip())
-                except ValueError:
-                    number = -1
-                if not 0 <= number <= MAX_INT64:
-                    # Name the alias the client used, so the error points at its request.
-                    shown = value.strip()[:40]
-                    raise BadParam(f"{name} must be ids (numbers), not {shown!r}")
-                found.append(number)
-        return found
-
-    def flag(self, name: str) -> bool | None:
-        raw = self.first(name)
-        if raw is None:
-            return None
-        return raw.strip().lower() in ("1", "true", "yes", "on")

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Row
 
+from landline.api.shapes import Contact, Conversation, Message
 from landline.core import numbers, times
+from landline.core.directions import Direction
 from landline.core.status import describe, is_final
 from landline.store.lines import Line
 
 # The simulated and SMPP networks are SMS.
 SMS_TRANSPORT = 9
 
-_TRANSMISSION = {
+_TRANSMISSION: dict[int, Literal["QUEUED", "SENT", "DELIVERED", "ERROR"]] = {
     0: "DELIVERED",
     1: "SENT",
     2: "QUEUED",
@@ -25,12 +27,10 @@ _TRANSMISSION = {
 }
 
 
-def message(
-    row: Row[Any], line: Line, history: list[tuple[int, int]] | None = None
-) -> dict[str, Any]:
+def message(row: Row[Any], line: Line, history: list[tuple[int, int]] | None = None) -> Message:
     """A message object: every field of the webhook payload, plus what clients read."""
     tz = line.timezone
-    outbound = row.direction == "ZO"
+    outbound = row.direction == Direction.OUTBOUND
     line_shown = numbers.display(row.line_number)
     contact_shown = numbers.display(row.contact_number)
     source, destination = (line_shown, contact_shown) if outbound else (contact_shown, line_shown)
@@ -84,7 +84,7 @@ def message(
     }
 
 
-def conversation(row: Row[Any], line: Line) -> dict[str, Any]:
+def conversation(row: Row[Any], line: Line) -> Conversation:
     tz = line.timezone
     members = row.members.split(",")
     last_number = row.last_contact_number or members[0]
@@ -114,7 +114,7 @@ def conversation(row: Row[Any], line: Line) -> dict[str, Any]:
     }
 
 
-def contact(row: Row[Any], line: Line) -> dict[str, Any]:
+def contact(row: Row[Any], line: Line) -> Contact:
     tz = line.timezone
     return {
         "id": row.id,

@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Connection
 
 from landline.api.context import Call
-from landline.api.envelope import Answer, ApiError, bad_arguments
+from landline.api.endpoints import Endpoint
+from landline.api.envelope import ApiError
+from landline.api.fields import Text, param
+from landline.api.shapes import SessionAnswer, TrueAnswer
 from landline.core import numbers, sessions
 from landline.core.status import ErrorCode
 from landline.store import lines
 
 
-async def login(call: Call) -> Answer:
+@dataclass(frozen=True)
+class Credentials:
+    username: str = param(
+        Text(),
+        "The line's number or an operator's user name.",
+        aliases=("userName", "mobileNumber"),
+        required=True,
+    )
+    password: str = param(
+        Text(max_chars=1024, exact=True, min_chars=1), "Kept exactly as sent.", required=True
+    )
+
+
+async def login(call: Call, args: Credentials) -> SessionAnswer:
     """Trade a line's number (or an operator's user name) and password for a session key."""
-    username = call.params.first("username", "userName", "mobileNumber")
-    password = call.params.text("password")
-    if username is None:
-        raise bad_arguments("username is required")
-    if not password:
-        raise bad_arguments("password is required")
-    found = await call.store.read(_credentials, username.strip())
-    if found is None or not sessions.check_password(password, found[2]):
+    found = await call.store.read(_credentials, args.username)
+    if found is None or not sessions.check_password(args.password, found[2]):
         raise ApiError(ErrorCode.INVALID_SESSION, "Invalid username or password", status=401)
     device_id, operator_id, _ = found
     key = sessions.new_key(device_id)
@@ -34,7 +46,7 @@ async def login(call: Call) -> Answer:
             now=now,
         )
     )
-    return Answer(key)
+    return {"success": True, "response": key}
 
 
 def _credentials(
@@ -54,9 +66,23 @@ def _credentials(
     return None
 
 
-async def logout(call: Call) -> Answer:
-    await call.line()
+async def logout(call: Call, args: None) -> TrueAnswer:
     key_hash = sessions.hash_key(call.session_key())
     now = call.now()
     await call.store.write(lambda c: lines.revoke_session(c, key_hash, now))
-    return Answer(True)
+    return {"success": True, "response": True}
+
+
+ENDPOINTS = (
+    Endpoint(
+        "user/login",
+        login,
+        Credentials,
+        SessionAnswer,
+        "user",
+        "Trade a line's number (or an operator's user name) and password for a session key",
+        errors="-703 when username or password is missing; -100 (HTTP 401) when they do not match.",
+        session=False,
+    ),
+    Endpoint("user/logout", logout, None, TrueAnswer, "user", "Revoke this session key"),
+)

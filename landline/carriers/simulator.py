@@ -18,9 +18,6 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import Connection, select, update
 
 from landline.carriers.base import (
     CarrierSink,
@@ -31,9 +28,9 @@ from landline.carriers.base import (
     SubmitResult,
 )
 from landline.core.clock import Clock
+from landline.store import lines
+from landline.store import simulator as network
 from landline.store.access import Store
-from landline.store.schema import sim_inbound, sim_submissions
-from landline.store.upserts import insert_or_ignore
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +108,7 @@ class SimulatorConnector:
             "due_at": due,
             "done": rule.outcome == "silent",
         }
-        await self._store.write_merged(_remember, row)
+        await self._store.write_merged(network.remember, row)
         return SubmitResult(SubmitOutcome.ACCEPTED, carrier_ref=f"sim-{submission.message_id}")
 
     async def run_once(self, sink: CarrierSink) -> int:
@@ -121,19 +118,28 @@ class SimulatorConnector:
 
     async def _round_once(self, sink: CarrierSink) -> int:
         now = self._clock.now_ms()
-        receipts = await self._store.write(lambda c: _claim_receipts(c, now, self._lease))
-        if receipts:
+        due = await self._store.write(
+            lambda c: network.claim_receipts(c, now=now, lease_ms=self._lease, limit=BATCH)
+        )
+        if due:
+            receipts = [
+                Receipt(r.message_id, r.outcome == "delivered", max(r.due_at, 0)) for r in due
+            ]
             await sink.receipts(NAME, receipts)
-            ids = [r.message_id for r in receipts]
-            await self._store.write(
-                lambda c: _finish(c, sim_submissions, sim_submissions.c.message_id, ids)
-            )
-        texts = await self._store.write(lambda c: _claim_inbound(c, now, self._lease))
-        if texts:
-            await sink.inbound(NAME, [text for _, text in texts])
-            ids = [row_id for row_id, _ in texts]
-            await self._store.write(lambda c: _finish(c, sim_inbound, sim_inbound.c.id, ids))
-        return len(receipts) + len(texts)
+            ids = [r.message_id for r in due]
+            await self._store.write(lambda c: network.finish_receipts(c, ids))
+        sent = await self._store.write(
+            lambda c: network.claim_handset_texts(c, now=now, lease_ms=self._lease, limit=BATCH)
+        )
+        if sent:
+            texts = [
+                InboundText(r.source, r.destination, r.body, f"sim-in-{r.id}", r.created_at)
+                for r in sent
+            ]
+            await sink.inbound(NAME, texts)
+            text_ids = [r.id for r in sent]
+            await self._store.write(lambda c: network.finish_handset_texts(c, text_ids))
+        return len(due) + len(sent)
 
     async def _run(self, sink: CarrierSink) -> None:
         while True:
@@ -152,76 +158,15 @@ class SimulatorConnector:
                 await asyncio.sleep(GATHER_S)
 
 
-def _remember(connection: Connection, rows: list[dict[str, Any]]) -> list[None]:
-    """Note texts the network owes a receipt for: a dispatcher round's submits at once.
-
-    Keyed by message id: a repeated submit is the same text, not a second one.
-    """
-    connection.execute(insert_or_ignore(connection, sim_submissions), rows)
-    return [None] * len(rows)
-
-
-def _claim_receipts(connection: Connection, now: int, lease_ms: int) -> list[Receipt]:
-    rows = connection.execute(
-        select(sim_submissions.c.message_id, sim_submissions.c.outcome, sim_submissions.c.due_at)
-        .where(
-            sim_submissions.c.done.is_(False),
-            sim_submissions.c.due_at <= now,
-            sim_submissions.c.lease_until.is_(None) | (sim_submissions.c.lease_until < now),
-        )
-        .order_by(sim_submissions.c.due_at)
-        .limit(BATCH)
-        .with_for_update(skip_locked=True)
-    ).all()
-    if rows:
-        connection.execute(
-            update(sim_submissions)
-            .where(sim_submissions.c.message_id.in_([r.message_id for r in rows]))
-            .values(lease_until=now + lease_ms)
-        )
-    return [Receipt(r.message_id, r.outcome == "delivered", max(r.due_at, 0)) for r in rows]
-
-
-def _claim_inbound(
-    connection: Connection, now: int, lease_ms: int
-) -> list[tuple[int, InboundText]]:
-    rows = connection.execute(
-        select(sim_inbound)
-        .where(
-            sim_inbound.c.done.is_(False),
-            sim_inbound.c.lease_until.is_(None) | (sim_inbound.c.lease_until < now),
-        )
-        .order_by(sim_inbound.c.id)
-        .limit(BATCH)
-        .with_for_update(skip_locked=True)
-    ).all()
-    if rows:
-        connection.execute(
-            update(sim_inbound)
-            .where(sim_inbound.c.id.in_([r.id for r in rows]))
-            .values(lease_until=now + lease_ms)
-        )
-    return [
-        (r.id, InboundText(r.source, r.destination, r.body, f"sim-in-{r.id}", r.created_at))
-        for r in rows
-    ]
-
-
-def _finish(connection: Connection, table: Any, key: Any, ids: list[int]) -> None:
-    connection.execute(update(table).where(key.in_(ids)).values(done=True, lease_until=None))
-
-
-def handset_text(
-    connection: Connection, *, text_id: int, source: str, destination: str, body: str, now: int
-) -> None:
-    """A simulated handset sends a text to a line; the simulator delivers it shortly."""
-    connection.execute(
-        sim_inbound.insert().values(
-            id=text_id,
-            source=source,
-            destination=destination,
-            body=body,
-            created_at=now,
-            done=False,
+def handset_sends(store: Store, *, source: str, line: str, body: str) -> bool:
+    """A simulated handset texts the line `line`; the running server's simulator delivers
+    it shortly. False if there is no such line."""
+    if store.read_sync(lines.by_number, line) is None:
+        return False
+    text_id, now = store.ids.next_id(), store.clock.now_ms()
+    store.write_sync(
+        lambda c: network.handset_text(
+            c, text_id=text_id, source=source, destination=line, body=body, now=now
         )
     )
+    return True

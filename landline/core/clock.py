@@ -31,7 +31,3 @@ class ManualClock:
         with self._lock:
             self._now += ms + int(seconds * 1000)
             return self._now
-
-    def set(self, now_ms: int) -> None:
-        with self._lock:
-            self._now = now_ms

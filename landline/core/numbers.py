@@ -10,8 +10,10 @@ import phonenumbers
 _PTN_PREFIX = re.compile(r"^\s*ptn:/*", re.IGNORECASE)
 _FORMATTING = re.compile(r"[\s().\-]")
 # An unencoded "+" in a query string arrives as a space.
-_SPACE_FOR_PLUS = re.compile(r"^ (?=\d{11,})")
+_SPACE_FOR_PLUS = re.compile(r"^ (?=[0-9]{11,})")
 MIN_E164_DIGITS = 7
+# Longer than any way of writing a number with its prefix and punctuation.
+MAX_RAW_CHARS = 64
 
 
 class InvalidNumber(ValueError):
@@ -26,11 +28,14 @@ def to_e164(raw: str) -> str:
 
     Accepts a `ptn:/` prefix, common punctuation, and a space where a `+` was lost.
     """
+    if len(raw) > MAX_RAW_CHARS:
+        raise InvalidNumber(raw)
     text = _PTN_PREFIX.sub("", raw)
     text = _SPACE_FOR_PLUS.sub("+", text)
     plus = text.strip().startswith("+")
     digits = _FORMATTING.sub("", text).lstrip("+")
-    if not digits.isdigit():
+    # ASCII only: `isdigit` alone would take Arabic-Indic or superscript digits.
+    if not (digits.isascii() and digits.isdigit()):
         raise InvalidNumber(raw)
     if len(digits) == 10 and not plus:
         candidate = "+1" + digits

@@ -12,7 +12,9 @@ MAX_BODY_BYTES = 250
 
 
 class InvalidSend(ValueError):
-    pass
+    def __init__(self, field: str, why: str) -> None:
+        super().__init__(f"{field} {why}")
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,9 @@ class SendPlan:
 def check_body(body: str, max_bytes: int = MAX_BODY_BYTES) -> None:
     size = len(body.encode("utf-8"))
     if size == 0:
-        raise InvalidSend("body is empty")
+        raise InvalidSend("body", "is empty")
     if size > max_bytes:
-        raise InvalidSend(f"body is {size} bytes; at most {max_bytes} are allowed")
+        raise InvalidSend("body", f"is {size} bytes; at most {max_bytes} are allowed")
 
 
 def plan_send(
@@ -63,9 +65,11 @@ def plan_send(
 ) -> SendPlan:
     unique = list(dict.fromkeys(numbers))
     if not unique:
-        raise InvalidSend("contacts is required")
+        raise InvalidSend("contacts", "is required")
     if len(unique) > MAX_RECIPIENTS:
-        raise InvalidSend(f"{len(unique)} contacts; at most {MAX_RECIPIENTS} are allowed")
+        raise InvalidSend(
+            "contacts", f"has {len(unique)} numbers; at most {MAX_RECIPIENTS} are allowed"
+        )
     check_body(body)
     root_id = next_id()
     planned = tuple(

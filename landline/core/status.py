@@ -17,7 +17,6 @@ class ErrorCode(IntEnum):
     RECIPIENT_SENT_STOP = -1234
     # Not in the published table; a session that is missing, unknown or revoked.
     INVALID_SESSION = -100
-    NOT_FOUND = -404
     TOO_MANY_REQUESTS = -429
 
 

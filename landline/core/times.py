@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TIMEZONE = "America/Los_Angeles"
@@ -24,6 +25,10 @@ def zone(name: str) -> ZoneInfo:
         raise InvalidTime(f"unknown time zone {name!r}") from exc
 
 
+@overload
+def render(ms: int, tz: str) -> str: ...
+@overload
+def render(ms: int | None, tz: str) -> str | None: ...
 def render(ms: int | None, tz: str) -> str | None:
     """ISO 8601 with the zone's offset, to the second, as in `2015-08-19T16:53:45-07:00`."""
     if ms is None:

@@ -21,7 +21,7 @@ from landline.core.backoff import CARRIER_MAX_ATTEMPTS, carrier_retry_delay_ms
 from landline.core.clock import Clock
 from landline.core.routes import RouteTable
 from landline.core.status import ErrorCode, Progress
-from landline.store import messages, work
+from landline.store import outbox, statuses
 from landline.store.access import Store
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class Dispatcher:
         now = self._clock.now_ms()
         node = self._store.node
         claimed = await self._store.write(
-            lambda c: work.claim_outbox(c, now=now, lease_ms=self._lease, node=node, limit=BATCH)
+            lambda c: outbox.claim_due(c, now=now, lease_ms=self._lease, node=node, limit=BATCH)
         )
         if not claimed:
             return 0
@@ -159,16 +159,16 @@ class Dispatcher:
 
 def _record(connection: Connection, results: list[_Result], event_ids: list[int], now: int) -> None:
     finished: list[int] = []
-    changes: list[messages.StatusChange] = []
+    changes: list[statuses.StatusChange] = []
     for result, event_id in zip(results, event_ids, strict=True):
         if result.status is None and result.retry_at is not None:
-            work.retry_outbox(connection, result.message_id, result.retry_at)
+            outbox.retry_at(connection, result.message_id, result.retry_at)
             continue
         finished.append(result.message_id)
         if result.status is None:
             continue
         changes.append(
-            messages.StatusChange(
+            statuses.StatusChange(
                 message_id=result.message_id,
                 status=result.status,
                 at=now,
@@ -178,5 +178,5 @@ def _record(connection: Connection, results: list[_Result], event_ids: list[int]
             )
         )
     # One statement per table for the whole round, not one per text.
-    work.finish_outboxes(connection, finished)
-    messages.advance_statuses(connection, changes)
+    outbox.finish(connection, finished)
+    statuses.advance(connection, changes)

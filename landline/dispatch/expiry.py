@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from landline.core.clock import Clock
 from landline.core.status import Progress
-from landline.store import messages
+from landline.store import statuses
 from landline.store.access import Store
 
 log = logging.getLogger(__name__)
@@ -53,11 +53,11 @@ class ReceiptTimeouts:
                 return ended
 
     def _expire(self, connection: Connection, cutoff: int) -> int:
-        overdue = messages.unconfirmed_since(connection, cutoff, BATCH)
+        overdue = statuses.unconfirmed_since(connection, cutoff, BATCH)
         now = self._clock.now_ms()
         event_ids = self._store.ids.take(len(overdue))
         changes = [
-            messages.StatusChange(
+            statuses.StatusChange(
                 message_id=message_id,
                 status=int(Progress.DELIVERED_NO_CONFIRMATION),
                 at=now,
@@ -66,7 +66,7 @@ class ReceiptTimeouts:
             )
             for message_id, event_id in zip(overdue, event_ids, strict=True)
         ]
-        messages.advance_statuses(connection, changes)
+        statuses.advance(connection, changes)
         return len(overdue)
 
     async def _run(self) -> None:

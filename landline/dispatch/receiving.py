@@ -17,7 +17,7 @@ from landline.core import ids, optout
 from landline.core.clock import Clock
 from landline.core.outbound import MAX_BODY_BYTES, plan_send
 from landline.core.status import ErrorCode, Progress
-from landline.store import contacts, lines, messages
+from landline.store import contacts, inbound, lines, sends, statuses
 from landline.store.access import Store
 from landline.store.lines import Line
 
@@ -40,7 +40,7 @@ class CarrierEvents:
             # that commits after the dispatcher's record of the submit is also dated
             # after it, and the history never shows 6 before 1.
             now = self._clock.now_ms()
-            changes: list[messages.StatusChange] = []
+            changes: list[statuses.StatusChange] = []
             for index, receipt in enumerate(receipts):
                 status = (
                     Progress.DELIVERED_BY_RECEIPT
@@ -49,7 +49,7 @@ class CarrierEvents:
                 )
                 # A receipt can overtake the dispatcher's own record of the submit.
                 changes.append(
-                    messages.StatusChange(
+                    statuses.StatusChange(
                         message_id=receipt.message_id,
                         status=int(Progress.IN_PROGRESS),
                         at=now,
@@ -59,7 +59,7 @@ class CarrierEvents:
                     )
                 )
                 changes.append(
-                    messages.StatusChange(
+                    statuses.StatusChange(
                         message_id=receipt.message_id,
                         status=int(status),
                         at=now,
@@ -67,7 +67,7 @@ class CarrierEvents:
                     )
                 )
             # All of a round's receipts with one statement per table.
-            messages.advance_statuses(connection, changes)
+            statuses.advance(connection, changes)
 
         await self._store.write(apply)
 
@@ -89,7 +89,7 @@ class CarrierEvents:
         next_id = self._store.ids.next_id
         message_id = next_id()
         contact_id = ids.contact_id(line.device_id, text.source)
-        stored = messages.record_inbound(
+        stored = inbound.record_inbound(
             connection,
             message_id=message_id,
             event_id=next_id(),
@@ -133,16 +133,21 @@ class CarrierEvents:
                 return False
             if opting_out:
                 # Texts queued or scheduled before the STOP must not reach them either.
-                for waiting in contacts.withdraw_waiting_sends(
+                withdrawn = contacts.withdraw_waiting_sends(
                     connection, line.device_id, text.source, now
-                ):
-                    messages.advance_status(
-                        connection,
-                        message_id=waiting,
-                        status=int(ErrorCode.RECIPIENT_SENT_STOP),
-                        at=now,
-                        event_id=next_id(),
-                    )
+                )
+                statuses.advance(
+                    connection,
+                    [
+                        statuses.StatusChange(
+                            message_id=waiting,
+                            status=int(ErrorCode.RECIPIENT_SENT_STOP),
+                            at=now,
+                            event_id=next_id(),
+                        )
+                        for waiting in withdrawn
+                    ],
+                )
             reply = optout.STOP_CONFIRMATION if opting_out else optout.START_CONFIRMATION
         plan = plan_send(
             device_id=line.device_id,
@@ -153,7 +158,7 @@ class CarrierEvents:
             scheduled_at=None,
             next_id=next_id,
         )
-        messages.record_send(connection, plan, honor_opt_out=False)
+        sends.record_send(connection, plan, honor_opt_out=False)
         return True
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from landline.core.clock import Clock
 from landline.core.ids import SnowflakeGenerator
 from landline.store.database import claim_node, create_engines, migrate
+from landline.store.revocations import Revocations
 from landline.store.writer import BatchWriter, RunMany
 
 T = TypeVar("T")
@@ -29,6 +30,7 @@ class Store:
         self.node = claim_node(self.writer_engine, clock.now_ms())
         self.ids = SnowflakeGenerator(self.node, clock)
         self._writer = BatchWriter(self.writer_engine)
+        self.revocations = Revocations(self.writer_engine)
         self._readers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="landline-read")
 
     @property
@@ -63,6 +65,7 @@ class Store:
         return self._writer.submit(fn).result()
 
     def close(self) -> None:
+        self.revocations.close()
         self._writer.close()
         self._readers.shutdown(wait=True)
         self.writer_engine.dispose()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, select, update
 
+from landline.core.events import EventKind
+from landline.store import events
 from landline.store.bulk import execute_many
-from landline.store.schema import contacts, events, messages, opt_outs, outbox
-from landline.store.upserts import insert_for_upsert
+from landline.store.schema import contacts, messages, opt_outs, outbox
+from landline.store.statements import insert_for_upsert
 
 EDITABLE = ("first_name", "last_name", "email", "notes", "city", "state", "zipcode", "birthday")
 
@@ -110,7 +112,20 @@ def save(
     return row
 
 
-def delete(connection: Connection, device_id: int, contact_ids: list[int], now: int) -> int:
+def existing_ids(connection: Connection, device_id: int, contact_ids: Sequence[int]) -> set[int]:
+    """Which of `contact_ids` name a contact in the line's address book."""
+    return set(
+        connection.scalars(
+            select(contacts.c.id).where(
+                contacts.c.device_id == device_id,
+                contacts.c.id.in_(contact_ids),
+                contacts.c.deleted.is_(False),
+            )
+        )
+    )
+
+
+def delete(connection: Connection, device_id: int, contact_ids: Sequence[int], now: int) -> int:
     """Forget what was saved about contacts; their opt-out state and messages remain."""
     blank = dict.fromkeys(EDITABLE)
     return connection.execute(
@@ -122,16 +137,6 @@ def delete(connection: Connection, device_id: int, contact_ids: list[int], now: 
         )
         .values(deleted=True, updated_at=now, **blank)
     ).rowcount
-
-
-def is_opted_out(connection: Connection, device_id: int, number: str) -> bool:
-    return bool(
-        connection.execute(
-            select(contacts.c.opted_out).where(
-                contacts.c.device_id == device_id, contacts.c.number == number
-            )
-        ).scalar()
-    )
 
 
 def set_opt_out(
@@ -174,15 +179,9 @@ def set_opt_out(
             created_at=now,
         )
     )
-    connection.execute(
-        events.insert().values(
-            id=event_id,
-            device_id=device_id,
-            kind="optout.change",
-            message_id=message_id,
-            data=json.dumps(event_data),
-            created_at=now,
-        )
+    events.record(
+        connection,
+        [events.row(event_id, device_id, EventKind.OPTOUT_CHANGE, message_id, now, event_data)],
     )
     return True
 
@@ -192,31 +191,25 @@ def withdraw_waiting_sends(
 ) -> list[int]:
     """Take back outbound messages to `number` that no dispatcher holds (scheduled ones,
     ones waiting to be retried); returns their ids. A message already being handed to a
-    carrier is left alone."""
-    waiting = list(
+    carrier is left alone: the lease is checked in the delete itself, so a dispatcher
+    claiming a row at this moment keeps it."""
+    # Driven from the outbox, which holds only texts not yet handed over.
+    to_number = (
+        select(outbox.c.message_id)
+        .join(messages, messages.c.id == outbox.c.message_id)
+        .where(outbox.c.device_id == device_id, messages.c.contact_number == number)
+    )
+    return sorted(
         connection.scalars(
-            select(outbox.c.message_id)
-            .join(messages, messages.c.id == outbox.c.message_id)
+            outbox.delete()
             .where(
                 outbox.c.device_id == device_id,
-                messages.c.contact_number == number,
-            )
-            .order_by(outbox.c.message_id)
-        )
-    )
-    withdrawn = []
-    for message_id in waiting:
-        # The lease is checked in the delete itself, so a dispatcher claiming the row at
-        # this moment keeps it.
-        taken = connection.execute(
-            outbox.delete().where(
-                outbox.c.message_id == message_id,
+                outbox.c.message_id.in_(to_number),
                 outbox.c.lease_until.is_(None) | (outbox.c.lease_until < now),
             )
-        ).rowcount
-        if taken:
-            withdrawn.append(message_id)
-    return withdrawn
+            .returning(outbox.c.message_id)
+        )
+    )
 
 
 def opt_out_history(connection: Connection, device_id: int, number: str) -> list[Row[Any]]:

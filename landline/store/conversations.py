@@ -6,7 +6,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, select, update
 
+from landline.store.bulk import execute_many
 from landline.store.schema import contacts, conversations
+from landline.store.statements import cached, insert_for_upsert
 
 _COLUMNS = (
     conversations,
@@ -14,6 +16,53 @@ _COLUMNS = (
     contacts.c.last_name,
     contacts.c.number.label("last_contact_number"),
 )
+
+
+def row(
+    device_id: int,
+    fingerprint: str,
+    members: str,
+    message_id: int,
+    at: int,
+    body: str,
+    contact_id: int,
+    unread: int,
+) -> dict[str, Any]:
+    """A conversation as a new message leaves it (`unread` is added to its count)."""
+    return {
+        "device_id": device_id,
+        "fingerprint": fingerprint,
+        "members": members,
+        "last_message_id": message_id,
+        "last_message_at": at,
+        "last_message_body": body,
+        "last_contact_id": contact_id,
+        "unread_count": unread,
+        "deleted": False,
+        "created_at": at,
+        "updated_at": at,
+    }
+
+
+def touch(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Create the conversations of `rows`, or make each row's message their last."""
+    execute_many(connection, cached(connection, "conversation upsert", _upsert), rows)
+
+
+def _upsert(connection: Connection) -> Any:
+    stmt = insert_for_upsert(connection, conversations)
+    return stmt.on_conflict_do_update(
+        index_elements=[conversations.c.device_id, conversations.c.fingerprint],
+        set_={
+            "last_message_id": stmt.excluded.last_message_id,
+            "last_message_at": stmt.excluded.last_message_at,
+            "last_message_body": stmt.excluded.last_message_body,
+            "last_contact_id": stmt.excluded.last_contact_id,
+            "unread_count": conversations.c.unread_count + stmt.excluded.unread_count,
+            "deleted": False,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
 
 
 def _with_last_contact() -> Any:

@@ -7,21 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from landline.core.lines import LineState
+from landline.store import revocations
 from landline.store.schema import lines, operators, sessions
-
-# Bumped whenever this process ends sessions (a revoke, a line's state): caches of
-# session lookups drop what they read before it. Another process's changes reach them
-# when their entries expire.
-_generation = 0
-
-
-def generation() -> int:
-    return _generation
-
-
-def _ended_sessions() -> None:
-    global _generation
-    _generation += 1
 
 
 @dataclass(frozen=True)
@@ -72,7 +60,7 @@ def create(
             device_id=device_id,
             number=number,
             mms=mms,
-            state="active",
+            state=str(LineState.ACTIVE),
             timezone=timezone,
             help_text=help_text,
             password_hash=password_hash,
@@ -102,11 +90,11 @@ def device_exists(connection: Connection, device_id: int) -> bool:
     )
 
 
-def set_state(connection: Connection, number: str, state: str) -> bool:
-    _ended_sessions()
+def set_state(connection: Connection, number: str, state: LineState) -> bool:
+    revocations.announce(connection)
     return bool(
         connection.execute(
-            update(lines).where(lines.c.number == number).values(state=state)
+            update(lines).where(lines.c.number == number).values(state=str(state))
         ).rowcount
     )
 
@@ -169,7 +157,7 @@ def line_for_session(connection: Connection, key_hash: str) -> Line | None:
 
 
 def revoke_session(connection: Connection, key_hash: str, now: int) -> bool:
-    _ended_sessions()
+    revocations.announce(connection)
     return bool(
         connection.execute(
             update(sessions)

@@ -177,10 +177,16 @@ class BatchWriter:
             with connection.begin():
                 result = fn(connection)
         except BaseException:
+            connection.info.pop("after_commit", None)
             if connection.invalidated or connection.closed:
                 # The database went away; the next transaction connects afresh.
                 self._drop_connection()
             raise
+        for callback in connection.info.pop("after_commit", ()):
+            try:
+                callback()
+            except Exception:
+                log.exception("a step after a commit failed")
         return result
 
 

@@ -1,0 +1,174 @@
+"""`landline admin ...`: lines, operators and session keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from landline.cli import inputs
+from landline.cli.errors import CliError
+from landline.cli.inputs import PASSWORD_HELP, DataDir
+from landline.core.lines import LineState
+from landline.core.times import DEFAULT_TIMEZONE
+
+admin = typer.Typer(help="Manage lines, operators and session keys.", no_args_is_help=True)
+line_app = typer.Typer(help="Text-enabled lines.", no_args_is_help=True)
+session_app = typer.Typer(help="Session keys.", no_args_is_help=True)
+admin.add_typer(line_app, name="line")
+admin.add_typer(session_app, name="session")
+
+
+@line_app.command("add")
+def line_add(
+    number: Annotated[
+        str, typer.Argument(metavar="NUMBER", help="The line's number: 10 digits (US) or E.164.")
+    ],
+    mms: Annotated[bool, typer.Option("--mms", help="Enable MMS on the line.")] = False,
+    password: Annotated[str | None, typer.Option(metavar="PASSWORD", help=PASSWORD_HELP)] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TZ",
+            help=f"Time zone for dates in answers (default LANDLINE_DEFAULT_TIMEZONE, "
+            f"else {DEFAULT_TIMEZONE}).",
+        ),
+    ] = None,
+    help_text: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Answer to HELP and INFO.")
+    ] = None,
+    verified_by: Annotated[
+        str | None, typer.Option(metavar="WHO", help="Who verified the customer owns the number.")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a text-enabled line and print it with a new session key."""
+    from landline import accounts
+    from landline.core import times
+
+    e164 = inputs.number(number)
+    zone = timezone or inputs.settings(data_dir).default_timezone
+    try:
+        times.zone(zone)
+    except times.InvalidTime as exc:
+        raise CliError(str(exc)) from exc
+    secret = inputs.password(password) if password is not None else None
+    store = inputs.open_store(data_dir)
+    try:
+        line = accounts.add_line(
+            store,
+            number=e164,
+            mms=mms,
+            timezone=zone,
+            password=secret,
+            help_text=help_text,
+            verified_by=verified_by,
+        )
+    except accounts.LineExists:
+        raise CliError(f"line {e164} already exists") from None
+    finally:
+        store.close()
+    inputs.print_json(
+        {
+            "number": e164,
+            "deviceId": line.device_id,
+            "mms": mms,
+            "timezone": zone,
+            "session": line.session,
+        }
+    )
+
+
+@line_app.command("state")
+def line_state(
+    number: Annotated[str, typer.Argument(metavar="NUMBER", help="The line's number.")],
+    state: Annotated[str, typer.Argument(metavar="STATE", help="active, spam or suspended.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Flag a line as spam (sends answer -801), suspend it, or make it active again."""
+    from landline import accounts
+
+    try:
+        chosen = LineState(state.strip().lower())
+    except ValueError:
+        raise CliError("state must be active, spam or suspended") from None
+    e164 = inputs.number(number)
+    store = inputs.open_store(data_dir)
+    try:
+        if not accounts.set_state(store, e164, chosen):
+            raise CliError(f"no line {e164}")
+    finally:
+        store.close()
+    inputs.print_json({"number": e164, "state": str(chosen)})
+
+
+@line_app.command("operator")
+def line_operator(
+    number: Annotated[str, typer.Argument(metavar="NUMBER", help="The line's number.")],
+    username: Annotated[
+        str, typer.Argument(metavar="USERNAME", help="The operator's user name for user/login.")
+    ],
+    password: Annotated[str, typer.Option(metavar="PASSWORD", help=PASSWORD_HELP)],
+    data_dir: DataDir = None,
+) -> None:
+    """Give a person their own login to a line."""
+    from landline import accounts
+    from landline.core import numbers
+
+    e164 = inputs.number(number)
+    username = username.strip()
+    if not username:
+        raise CliError("the user name must not be empty")
+    try:
+        numbers.to_e164(username)
+    except numbers.InvalidNumber:
+        pass
+    else:
+        # user/login reads a phone number as a line's number, so this name could not log in.
+        raise CliError(f"user name {username!r} looks like a phone number; choose another")
+    secret = inputs.password(password)
+    store = inputs.open_store(data_dir)
+    try:
+        if not accounts.add_operator(store, e164, username, secret):
+            raise CliError(f"no line {e164}")
+    except accounts.UsernameTaken:
+        raise CliError(f"user name {username!r} is taken") from None
+    finally:
+        store.close()
+    inputs.print_json({"number": e164, "username": username})
+
+
+@session_app.command("create")
+def session_create(
+    number: Annotated[str, typer.Argument(metavar="NUMBER", help="The line's number.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Create a new session key for a line."""
+    from landline import accounts
+
+    e164 = inputs.number(number)
+    store = inputs.open_store(data_dir)
+    try:
+        line = accounts.add_session(store, e164)
+    finally:
+        store.close()
+    if line is None:
+        raise CliError(f"no line {e164}")
+    inputs.print_json({"number": e164, "deviceId": line.device_id, "session": line.session})
+
+
+@session_app.command("revoke")
+def session_revoke(
+    key: Annotated[str, typer.Argument(metavar="KEY", help="The session key to revoke.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke a session key at once: running servers refuse it from the next request."""
+    from landline import accounts
+
+    store = inputs.open_store(data_dir)
+    try:
+        if not accounts.revoke_session(store, key):
+            raise CliError("no live session with that key")
+    finally:
+        store.close()
+    inputs.print_json({"revoked": True})

@@ -1,0 +1,146 @@
+"""Storing accepted sends: messages, history, outbox, events, contacts, conversations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select
+
+from landline.core.directions import Direction
+from landline.core.events import EventKind
+from landline.core.outbound import SendPlan
+from landline.core.status import ErrorCode, Progress
+from landline.store import contacts as address_book
+from landline.store import conversations, events
+from landline.store.bulk import execute_many
+from landline.store.schema import contacts, message_status, messages, outbox
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    opted_out: frozenset[str]
+
+
+def record_send(
+    connection: Connection, plan: SendPlan, *, honor_opt_out: bool = True
+) -> SendOutcome:
+    """Store an accepted send.
+
+    A recipient who opted out gets a message that ends at once with -1234 and no outbox
+    row, so nothing reaches a carrier. Only the line's own answers to STOP and HELP are
+    sent without that check.
+    """
+    return _record(connection, [plan], honor_opt_out=honor_opt_out)[0]
+
+
+def record_sends(connection: Connection, plans: list[SendPlan]) -> list[SendOutcome]:
+    """`record_send` for the sends of many concurrent requests, one statement per table.
+
+    Per-statement overhead, not row count, is what a send costs; the writer hands this
+    every send queued at the same time.
+    """
+    return _record(connection, plans, honor_opt_out=True)
+
+
+def _record(
+    connection: Connection, plans: list[SendPlan], *, honor_opt_out: bool
+) -> list[SendOutcome]:
+    opted_out = _opted_out(connection, plans) if honor_opt_out else set()
+    contact_rows: dict[tuple[int, str], dict[str, Any]] = {}
+    conversation_rows: dict[tuple[int, str], dict[str, Any]] = {}
+    message_rows, history, outbox_rows, event_rows = [], [], [], []
+    outcomes = []
+    for plan in plans:
+        now, device_id, body = plan.created_at, plan.device_id, plan.body
+        stopped_numbers = []
+        for m in plan.messages:
+            stopped = (device_id, m.number) in opted_out
+            status = int(ErrorCode.RECIPIENT_SENT_STOP) if stopped else int(Progress.QUEUED)
+            if (device_id, m.number) not in contact_rows:
+                contact_rows[device_id, m.number] = address_book.new_row(
+                    device_id, m.number, m.contact_id, now
+                )
+            message_rows.append(
+                {
+                    "id": m.message_id,
+                    "device_id": device_id,
+                    "root_id": plan.root_id,
+                    "fingerprint": m.fingerprint,
+                    "contact_id": m.contact_id,
+                    "direction": str(Direction.OUTBOUND),
+                    "line_number": plan.line_number,
+                    "contact_number": m.number,
+                    "body": body,
+                    "status": status,
+                    "connector": None,
+                    "carrier_ref": None,
+                    "created_at": now,
+                    "updated_at": now,
+                    "scheduled_at": plan.scheduled_at,
+                }
+            )
+            history.append({"message_id": m.message_id, "status": int(Progress.QUEUED), "at": now})
+            event_rows.append(
+                events.row(m.send_event_id, device_id, EventKind.MESSAGE_SEND, m.message_id, now)
+            )
+            if stopped:
+                stopped_numbers.append(m.number)
+                history.append({"message_id": m.message_id, "status": status, "at": now})
+                event_rows.append(
+                    events.row(
+                        _take_id(plan), device_id, EventKind.MESSAGE_PROGRESS, m.message_id, now
+                    )
+                )
+            else:
+                outbox_rows.append(
+                    {
+                        "message_id": m.message_id,
+                        "device_id": device_id,
+                        "available_at": plan.available_at,
+                        "attempts": 0,
+                        "ignore_opt_out": not honor_opt_out,
+                    }
+                )
+            key = (device_id, m.fingerprint)
+            known = conversation_rows.get(key)
+            # Two sends to one conversation in a batch: the newer message is its last.
+            if known is None or known["last_message_id"] < m.message_id:
+                conversation_rows[key] = conversations.row(
+                    device_id, m.fingerprint, m.number, m.message_id, now, body, m.contact_id, 0
+                )
+        outcomes.append(SendOutcome(opted_out=frozenset(stopped_numbers)))
+    address_book.ensure(connection, list(contact_rows.values()))
+    execute_many(connection, _INSERT_MESSAGES, message_rows)
+    execute_many(connection, _INSERT_STATUS, history)
+    events.record(connection, event_rows)
+    execute_many(connection, _INSERT_OUTBOX, outbox_rows)
+    conversations.touch(connection, list(conversation_rows.values()))
+    return outcomes
+
+
+def _take_id(plan: SendPlan) -> int:
+    if plan.next_id is None:
+        raise ValueError("a send plan needs next_id to record an opted-out recipient")
+    return plan.next_id()
+
+
+_INSERT_MESSAGES = messages.insert()
+_INSERT_STATUS = message_status.insert()
+_INSERT_OUTBOX = outbox.insert()
+
+
+def _opted_out(connection: Connection, plans: list[SendPlan]) -> set[tuple[int, str]]:
+    """(device id, number) of the recipients in `plans` who have opted out."""
+    devices = list({plan.device_id for plan in plans})
+    numbers = list({m.number for plan in plans for m in plan.messages})
+    rows = connection.execute(_OPTED_OUT, {"devices": devices, "numbers": numbers})
+    # A superset when the batch spans lines; only the pairs asked about count.
+    return {(row.device_id, row.number) for row in rows}
+
+
+_OPTED_OUT = select(contacts.c.device_id, contacts.c.number).where(
+    contacts.c.device_id.in_(bindparam("devices", expanding=True)),
+    contacts.c.number.in_(bindparam("numbers", expanding=True)),
+    contacts.c.opted_out.is_(True),
+)

@@ -1,0 +1,153 @@
+"""Status changes of messages, and the history of codes each message went through.
+
+A final status is reached exactly once: a repeated or late report changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, literal_column, select, update
+
+from landline.core.events import EventKind
+from landline.core.status import Progress, is_final
+from landline.store import events
+from landline.store.bulk import execute_many
+from landline.store.schema import message_status, messages
+from landline.store.statements import cached, insert_or_ignore
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    message_id: int
+    status: int
+    at: int
+    event_id: int
+    connector: str | None = None
+    carrier_ref: str | None = None
+    # The move happens only from this status.
+    only_from: int | None = None
+
+
+_DELIVERED = frozenset(
+    {
+        int(Progress.DELIVERED_BY_RECEIPT),
+        int(Progress.DELIVERY_CONFIRMED),
+        int(Progress.DELIVERED_NO_CONFIRMATION),
+    }
+)
+
+
+def advance(connection: Connection, changes: Sequence[StatusChange]) -> list[bool]:
+    """Move messages to new statuses unless they already ended; record history and an
+    event for each move. Returns, per change, whether it moved its message.
+
+    The same message may appear more than once; each change sees the ones before it.
+    The rows are locked first (on PostgreSQL), so no other worker moves them between
+    the read and the write. One statement per table for all the changes.
+    """
+    if not changes:
+        return []
+    ids = sorted({change.message_id for change in changes})
+    current: dict[int, tuple[int, int]] = {
+        row.id: (row.status, row.device_id)
+        for row in connection.execute(_CURRENT_STATUS, {"ids": ids})
+    }
+    moved: list[bool] = []
+    values: dict[int, dict[str, Any]] = {}
+    history: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
+    for change in changes:
+        found = current.get(change.message_id)
+        if (
+            found is None
+            or is_final(found[0])
+            or found[0] == change.status
+            or (change.only_from is not None and found[0] != change.only_from)
+        ):
+            moved.append(False)
+            continue
+        device_id = found[1]
+        current[change.message_id] = (change.status, device_id)
+        row = values.setdefault(change.message_id, {})
+        row["status"] = change.status
+        row["updated_at"] = change.at
+        if change.connector is not None:
+            row["connector"] = change.connector
+        if change.carrier_ref is not None:
+            row["carrier_ref"] = change.carrier_ref
+        if change.status in _DELIVERED:
+            row["delivered_at"] = change.at
+        history.append({"message_id": change.message_id, "status": change.status, "at": change.at})
+        event_rows.append(
+            events.row(
+                change.event_id, device_id, EventKind.MESSAGE_PROGRESS, change.message_id, change.at
+            )
+        )
+        moved.append(True)
+    # One UPDATE per set of columns: an executemany needs the same columns in every row.
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for message_id, row in values.items():
+        row = dict(sorted(row.items()), _id=message_id)
+        by_columns.setdefault(tuple(row), []).append(row)
+    for rows in by_columns.values():
+        execute_many(connection, _STATUS_UPDATE, rows)
+    execute_many(connection, cached(connection, "history insert", _history_insert), history)
+    events.record(connection, event_rows)
+    return moved
+
+
+def _history_insert(connection: Connection) -> Any:
+    # A status is in a message's history once, however often it was reported.
+    return insert_or_ignore(connection, message_status)
+
+
+_STATUS_UPDATE = update(messages).where(messages.c.id == bindparam("_id"))
+_CURRENT_STATUS = (
+    select(messages.c.id, messages.c.status, messages.c.device_id)
+    .where(messages.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(messages.c.id)
+    .with_for_update()
+)
+
+
+def unconfirmed_since(connection: Connection, cutoff: int, limit: int) -> list[int]:
+    """Texts handed to a carrier before `cutoff` that no receipt has confirmed yet."""
+    return list(
+        connection.scalars(
+            select(messages.c.id)
+            # A literal, not a bound parameter, so SQLite sees that the partial index
+            # of texts in progress answers this query.
+            .where(
+                messages.c.status == literal_column(str(int(Progress.IN_PROGRESS))),
+                messages.c.updated_at < cutoff,
+            )
+            .order_by(messages.c.updated_at)
+            .limit(limit)
+        )
+    )
+
+
+def history(connection: Connection, message_ids: Sequence[int]) -> dict[int, list[tuple[int, int]]]:
+    """Every status each message went through, as (code, when), in lifecycle order."""
+    found: dict[int, list[tuple[int, int]]] = {mid: [] for mid in message_ids}
+    if not message_ids:
+        return found
+    rows = connection.execute(
+        select(message_status.c.message_id, message_status.c.status, message_status.c.at).where(
+            message_status.c.message_id.in_(message_ids)
+        )
+    )
+    for row in rows:
+        found[row.message_id].append((row.status, row.at))
+    for steps in found.values():
+        # The lifecycle decides the order (queued, in progress, final), not the clock:
+        # steps share milliseconds, and a receipt taken by another worker process may
+        # be dated a little before the dispatcher's record of the submit.
+        steps.sort(key=lambda step: (_PHASE.get(step[0], 2), step[1]))
+    return found
+
+
+_PHASE = {int(Progress.QUEUED): 0, int(Progress.QUEUED_3): 0, int(Progress.IN_PROGRESS): 1}
