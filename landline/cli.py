@@ -160,6 +160,9 @@ def serve(
         lifespan="on",
         # The access log would write session keys, which travel in query strings.
         access_log=False,
+        # Which proxies may name the client is LANDLINE_TRUSTED_PROXIES (api/clients.py);
+        # uvicorn's own rewriting would trust any local peer's X-Forwarded-For.
+        proxy_headers=False,
         log_level=settings.log_level,
     )
     uvicorn.Server(config).run(sockets=[listener])
@@ -292,7 +295,7 @@ def line_operator(
     data_dir: DataDir = None,
 ) -> None:
     """Give a person their own login to a line."""
-    from landline.core import numbers
+    from landline.core import numbers, passwords
     from landline.store import lines
 
     e164 = _number(number)
@@ -306,7 +309,7 @@ def line_operator(
     else:
         # user/login reads a phone number as a line's number, so this name could not log in.
         raise CliError(f"user name {username!r} looks like a phone number; choose another")
-    password_hash = sessions.hash_password(_password(password))
+    password_hash = passwords.hash_password(_password(password))
     store = _store(data_dir)
     try:
         line = store.read_sync(lines.by_number, e164)

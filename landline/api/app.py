@@ -15,6 +15,7 @@ import orjson
 from starlette.requests import Request
 
 from landline.api import contact, conversation, message, openapi, user
+from landline.api.clients import client_address
 from landline.api.context import Call, Services
 from landline.api.envelope import JSON_TYPE, TOO_LARGE_PAGE, Answer, ApiError, error_body
 from landline.api.params import BadParam, Params
@@ -105,7 +106,8 @@ class LandlineApi:
             # The benchmark baseline: the same parsing, a constant answer.
             await _respond(send, 200, NOOP_ANSWER)
             return
-        await self._call(handler, Call(params, self.services), send)
+        client = client_address(scope, self.services.trusted_proxies)
+        await self._call(handler, Call(params, self.services, client), send)
 
     async def _call(self, handler: Handler, call: Call, send: Send) -> None:
         try:

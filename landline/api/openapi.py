@@ -32,7 +32,8 @@ ERROR_CODES: dict[int, str] = {
     "or a wrong username or password (401)",
     int(ErrorCode.UNABLE_TO_DETERMINE_CARRIER): "no carrier route for a recipient (200)",
     int(ErrorCode.SPAM_PROTECTION): "the line is flagged for spam (200)",
-    int(ErrorCode.TOO_MANY_REQUESTS): "the line is over its request rate, if one is set (429)",
+    int(ErrorCode.TOO_MANY_REQUESTS): "the line is over its request rate, if one is set, or "
+    "user/login is throttled (429)",
     int(ErrorCode.UNKNOWN): "unexpected failure; nothing was stored half-done (500)",
 }
 
@@ -378,7 +379,8 @@ OPERATIONS: dict[str, Operation] = {
         ),
         session=False,
         errors="-703 when username or password is missing; -100 (HTTP 401) when they do not "
-        "match.",
+        "match; -429 (HTTP 429, Retry-After) after too many failed logins for this user name "
+        "or from this address, or while too many logins are being checked.",
     ),
     "user/logout": Operation("user", "Revoke this session key", "TrueAnswer"),
     "message/send": Operation(
@@ -543,7 +545,8 @@ COMPONENT_RESPONSES: dict[str, Schema] = {
     },
     "TooManyRequests": {
         "description": "-429: the line made more requests than LANDLINE_RATE_LIMIT allows "
-        "(only when one is set); Retry-After says how many seconds to wait.",
+        "(only when one is set), or, at user/login, too many failed logins or too many logins "
+        "in progress; Retry-After says how many seconds to wait.",
         "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
         "content": {"application/json": {"schema": _ref("ErrorAnswer")}},
     },
