@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from landline.core import sessions
+from landline.core import passwords, sessions
 from landline.core.lines import LineState
 from landline.core.optout import DEFAULT_HELP_TEXT
 from landline.store import lines
@@ -44,7 +44,7 @@ def add_line(
         raise LineExists(number)
     device_id = _new_device_id(store)
     key = sessions.new_key(device_id)
-    password_hash = sessions.hash_password(password) if password else None
+    password_hash = passwords.hash_password(password) if password else None
     now = store.clock.now_ms()
 
     def create(connection: Connection) -> None:
@@ -112,7 +112,7 @@ def add_operator(store: Store, number: str, username: str, password: str) -> boo
         return False
     if store.read_sync(lines.operator_login, username) is not None:
         raise UsernameTaken(username)
-    password_hash = sessions.hash_password(password)
+    password_hash = passwords.hash_password(password)
     operator_id, now = store.ids.next_id(), store.clock.now_ms()
     try:
         store.write_sync(

@@ -8,12 +8,16 @@ from pathlib import Path
 from typing import IO
 
 from landline.api.app import LandlineApi
+from landline.api.clients import parse_networks
 from landline.api.context import Services
+from landline.api.hashing import HashingPool
 from landline.carriers.base import Connector
 from landline.carriers.simulator import SimulatorConnector
+from landline.core import passwords
 from landline.core.clock import Clock, SystemClock
 from landline.core.ratelimit import Limits
 from landline.core.routes import RouteTable
+from landline.core.throttle import LoginThrottle
 from landline.dispatch.dispatcher import Dispatcher
 from landline.dispatch.expiry import ReceiptTimeouts
 from landline.dispatch.receiving import CarrierEvents
@@ -68,6 +72,14 @@ class Runtime:
         self.receipt_timeouts = ReceiptTimeouts(
             self.store, self.clock, timeout_ms=int(settings.receipt_timeout_hours * 3_600_000)
         )
+        self.password_pool = HashingPool(settings.login_threads, settings.login_queue)
+        self.failed_logins = LoginThrottle(
+            per_user=settings.login_failures_per_user,
+            per_address=settings.login_failures_per_address,
+            window_ms=int(settings.login_window_seconds * 1000),
+            max_keys=settings.login_throttle_keys,
+        )
+        self.trusted_proxies = parse_networks(settings.trusted_proxies)
         self._workers_lock: IO[bytes] | None = None
 
     def services(self) -> Services:
@@ -78,10 +90,19 @@ class Runtime:
             routes=self.routes,
             notify_outbound=notify,
             limits=Limits(self.settings.rate_limit) if self.settings.rate_limit else None,
+            password_pool=self.password_pool,
+            failed_logins=self.failed_logins,
+            trusted_proxies=self.trusted_proxies,
         )
 
     def api(self) -> LandlineApi:
-        return LandlineApi(self.services(), on_startup=self.start, on_shutdown=self.stop)
+        return LandlineApi(self.services(), on_startup=self._start_api, on_shutdown=self.stop)
+
+    async def _start_api(self) -> None:
+        # Made now, or the first login for an unknown user would take longer than one for
+        # a real user, and tell them apart.
+        await self.password_pool.run(passwords.dummy_hash)
+        await self.start()
 
     async def start(self) -> None:
         if not self.workers:
@@ -104,6 +125,7 @@ class Runtime:
             await self.dispatcher.stop()
             for connector in self.connectors.values():
                 await connector.stop()
+        self.password_pool.close()
         self.store.close()
         if self._workers_lock is not None:
             self._workers_lock.close()

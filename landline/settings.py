@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from landline.core import throttle
+
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
@@ -29,6 +31,21 @@ class Settings(BaseSettings):
     # Requests a second one line may make through one API process, as a burst of the
     # same size that refills at this rate; over it, HTTP 429. 0 means no limit.
     rate_limit: float = Field(default=0, ge=0)
+    # user/login: failed logins a user name, and a client address, may make in a window
+    # that opens at its first failure; past that, HTTP 429 until the window closes
+    # (core/throttle.py). Counted per API process, in at most login_throttle_keys user
+    # names and as many addresses (the oldest are forgotten first).
+    login_failures_per_user: int = Field(default=throttle.FAILURES_PER_USER, ge=1)
+    login_failures_per_address: int = Field(default=throttle.FAILURES_PER_ADDRESS, ge=1)
+    login_window_seconds: float = Field(default=throttle.WINDOW_MS / 1000, gt=0)
+    login_throttle_keys: int = Field(default=throttle.MAX_KEYS, ge=1)
+    # Threads that check passwords (each takes a core and 19 MiB while it hashes), and
+    # logins that may wait for one; past both, user/login answers HTTP 429 at once.
+    login_threads: int = Field(default=2, ge=1, le=64)
+    login_queue: int = Field(default=16, ge=0, le=10_000)
+    # Proxies whose X-Forwarded-For names the client (comma-separated addresses or CIDRs,
+    # e.g. "10.0.0.0/8,::1"). Empty: the peer is the client and the header is ignored.
+    trusted_proxies: str = ""
     # How long a worker owns claimed work before another may take it over.
     lease_seconds: float = Field(default=15.0, gt=0)
     # How often idle workers look for due work (new work wakes them at once).
@@ -43,6 +60,14 @@ class Settings(BaseSettings):
         from landline.core.routes import RouteTable
 
         RouteTable.parse(value)
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        from landline.api.clients import parse_networks
+
+        parse_networks(value)
         return value
 
     @field_validator("default_timezone")

@@ -88,6 +88,7 @@ class Landline:
             loop="asyncio",
             lifespan="on",
             access_log=False,
+            proxy_headers=False,  # as `landline serve`: LANDLINE_TRUSTED_PROXIES decides
             log_level="warning",
         )
         self._server = uvicorn.Server(config)

@@ -204,7 +204,9 @@ def test_admin_commands_and_the_running_server(tmp_path: Path, data_dir: Path) -
     assert queued["queued"] is True and queued["to"] == LINE_E164
 
     port = free_port()
-    server = _start(["serve", "--port", str(port), *d], tmp_path)
+    server = _start(
+        ["serve", "--port", str(port), *d], tmp_path, {"LANDLINE_LOGIN_FAILURES_PER_ADDRESS": "2"}
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=url, timeout=10) as http:
@@ -243,6 +245,15 @@ def test_admin_commands_and_the_running_server(tmp_path: Path, data_dir: Path) -
             _poll(
                 lambda: call("/message/send", session=key, contacts=HANDSET, body="Hi")["success"]
             )
+
+            # No proxy is trusted: X-Forwarded-For does not make a client someone else.
+            for hop in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
+                wrong = http.post(
+                    "/user/login",
+                    data={"username": "nobody", "password": "guess"},
+                    headers={"X-Forwarded-For": hop},
+                )
+            assert wrong.status_code == 429 and wrong.headers["retry-after"] == "900"
     finally:
         server.terminate()
         try:
@@ -314,7 +325,7 @@ def test_admin_commands_on_postgresql(tmp_path: Path, pg_schema: str) -> None:
             f"SELECT key_hash FROM {pg_schema}.sessions WHERE device_id = %s", (device_id,)
         ).fetchall()
     assert line is not None and line[0] == LINE_E164
-    assert line[1].startswith("pbkdf2_sha256$") and PASSWORD not in line[1]
+    assert line[1].startswith("$argon2id$") and PASSWORD not in line[1]
     # Two keys, kept only as hashes.
     hashes = {row[0] for row in kept}
     assert len(hashes) == 2

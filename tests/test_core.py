@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from landline.core import ids, numbers, optout, outbound, sessions, status, times
+from landline.core import ids, numbers, optout, outbound, passwords, sessions, status, times
 from landline.core.clock import ManualClock
 from landline.core.routes import RouteTable
 
@@ -262,18 +262,21 @@ def test_session_keys_look_like_the_original_and_are_kept_hashed() -> None:
 
 
 def test_passwords_are_kept_as_salted_slow_hashes() -> None:
-    stored = sessions.hash_password("correct horse")
+    stored = passwords.hash_password("correct horse")
     assert "correct horse" not in stored
-    assert stored != sessions.hash_password("correct horse")  # salted
-    assert sessions.check_password("correct horse", stored)
-    assert not sessions.check_password("correct horse ", stored)
-    assert not sessions.check_password("", stored)
-    assert not sessions.check_password("correct horse", None)
-    assert not sessions.check_password("correct horse", "")
+    assert stored.startswith("$argon2id$")
+    assert stored != passwords.hash_password("correct horse")  # salted
+    assert passwords.verify("correct horse", stored)
+    assert not passwords.verify("correct horse ", stored)
+    assert not passwords.verify("", stored)
+    assert not passwords.verify("correct horse", None)
+    assert not passwords.verify("correct horse", "")
     # A damaged hash refuses the login instead of failing.
-    assert not sessions.check_password("x", "pbkdf2_sha256$many$zz$00")
-    assert not sessions.check_password("x", "md5$1$00$00")
-    assert not sessions.check_password("x", "plain")
+    assert not passwords.verify("x", "pbkdf2_sha256$many$zz$00")
+    assert not passwords.verify("x", "pbkdf2_sha256$0$00$00")
+    assert not passwords.verify("x", "$argon2id$v=19$m=19456,t=2,p=1$zz$zz")
+    assert not passwords.verify("x", "md5$1$00$00")
+    assert not passwords.verify("x", "plain")
 
 
 # -- what a send may be

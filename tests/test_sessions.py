@@ -11,7 +11,7 @@ import pytest
 from conftest import Landline
 from sqlalchemy import select
 
-from landline.core import sessions
+from landline.core import passwords, sessions
 from landline.store import lines
 from landline.store.schema import sessions as sessions_table
 
@@ -72,7 +72,7 @@ def test_an_operator_logs_in_with_their_own_name_to_their_line(server: Landline)
     server.store.write_sync(
         lambda c: lines.add_operator(
             c, operator_id=server.store.ids.next_id(), device_id=line.device_id,
-            username=operator, password_hash=sessions.hash_password("op pw"), now=now,
+            username=operator, password_hash=passwords.hash_password("op pw"), now=now,
         )
     )
     key = ok(server.call("/user/login", username=operator, password="op pw"))

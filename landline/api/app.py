@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from landline.api import contact, conversation, forms, message, openapi, user
+from landline.api.clients import client_address
 from landline.api.context import Call, Services
 from landline.api.endpoints import Endpoint
 from landline.api.envelope import JSON_TYPE, TOO_LARGE_PAGE, ApiError, error_body
@@ -116,8 +117,9 @@ class LandlineApi:
             # The benchmark baseline: the same parsing, a constant answer.
             await _respond(send, 200, NOOP_ANSWER)
             return
+        client = client_address(scope, self.services.trusted_proxies)
         try:
-            answer = await self._call(endpoint, Call(params, self.services))
+            answer = await self._call(endpoint, Call(params, self.services, client))
         except ApiError as exc:
             await _respond(send, exc.status, error_body(exc.code, exc.desc), headers=exc.headers)
         else:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from landline.api.clients import Network
 from landline.api.envelope import ApiError, invalid_session
+from landline.api.hashing import HashingPool
 from landline.api.params import Params
 from landline.core import sessions
 from landline.core.clock import Clock
@@ -15,6 +17,7 @@ from landline.core.lines import LineState
 from landline.core.ratelimit import Limits
 from landline.core.routes import RouteTable
 from landline.core.status import ErrorCode
+from landline.core.throttle import LoginThrottle
 from landline.store import lines
 from landline.store.access import Store
 from landline.store.lines import Line
@@ -77,14 +80,21 @@ class Services:
     notify_outbound: Callable[[], None]
     # Requests a line may make through this process; None for no limit.
     limits: Limits | None = None
+    # user/login: where passwords are checked, and the count of recent failures.
+    password_pool: HashingPool = field(default_factory=HashingPool)
+    failed_logins: LoginThrottle = field(default_factory=LoginThrottle)
+    # Peers whose X-Forwarded-For names the client (api/clients.py).
+    trusted_proxies: tuple[Network, ...] = ()
 
 
 class Call:
-    __slots__ = ("_line", "params", "services")
+    __slots__ = ("_line", "client", "params", "services")
 
-    def __init__(self, params: Params, services: Services) -> None:
+    def __init__(self, params: Params, services: Services, client: str = "") -> None:
         self.params = params
         self.services = services
+        # The client's address (api/clients.py); "" when the server cannot tell.
+        self.client = client
         self._line: Line | None = None
 
     @property

@@ -28,7 +28,8 @@ ERROR_CODES: dict[int, str] = {
     "or a wrong username or password (401)",
     int(ErrorCode.UNABLE_TO_DETERMINE_CARRIER): "no carrier route for a recipient (200)",
     int(ErrorCode.SPAM_PROTECTION): "the line is flagged for spam (200)",
-    int(ErrorCode.TOO_MANY_REQUESTS): "too many requests from this line or client (429)",
+    int(ErrorCode.TOO_MANY_REQUESTS): "the line is over its request rate, if one is set, or "
+    "user/login is throttled (429)",
     int(ErrorCode.INTERNAL_ERROR_855): "unexpected failure; nothing was stored half-done; "
     "retry (500)",
 }
@@ -62,8 +63,9 @@ COMPONENT_RESPONSES: dict[str, Schema] = {
         "content": {"text/html": {"schema": {"type": "string"}}},
     },
     "TooManyRequests": {
-        "description": "-429: too many requests (a line over LANDLINE_RATE_LIMIT, or too "
-        "many failed logins); Retry-After says how many seconds to wait.",
+        "description": "-429: the line made more requests than LANDLINE_RATE_LIMIT allows "
+        "(only when one is set), or, at user/login, too many failed logins or too many logins "
+        "in progress; Retry-After says how many seconds to wait.",
         "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
         "content": {"application/json": {"schema": _ref("ErrorAnswer")}},
     },

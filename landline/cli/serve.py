@@ -63,6 +63,9 @@ def serve(
         lifespan="on",
         # The access log would write session keys, which travel in query strings.
         access_log=False,
+        # Which proxies may name the client is LANDLINE_TRUSTED_PROXIES (api/clients.py);
+        # uvicorn's own rewriting would trust any local peer's X-Forwarded-For.
+        proxy_headers=False,
         log_level=settings.log_level,
         # Our own logging configuration, bounded lines and all.
         log_config=None,

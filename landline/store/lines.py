@@ -106,6 +106,22 @@ def password_hash_for_number(connection: Connection, number: str) -> tuple[int, 
     return (row.device_id, row.password_hash) if row else None
 
 
+def replace_password_hash(
+    connection: Connection, *, device_id: int, operator_id: int | None, old: str, new: str
+) -> bool:
+    """Store `new` for the line's (or, with `operator_id`, the operator's) password in
+    place of `old`; False if the password changed meanwhile, which then stands."""
+    if operator_id is None:
+        table, where = lines, lines.c.device_id == device_id
+    else:
+        table, where = operators, operators.c.id == operator_id
+    return bool(
+        connection.execute(
+            update(table).where(where, table.c.password_hash == old).values(password_hash=new)
+        ).rowcount
+    )
+
+
 def add_operator(
     connection: Connection,
     *,
