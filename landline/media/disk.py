@@ -77,8 +77,7 @@ class DiskContentStore:
                 if len(buffer) >= CHUNK_BYTES:
                     await self._run(upload.write, bytes(buffer))
                     buffer.clear()
-            await self._run(upload.write, bytes(buffer))
-            return await self._run(upload.commit, final)
+            return await self._run(upload.commit, final, bytes(buffer))
         except BaseException:
             await asyncio.shield(self._run(upload.discard))
             raise
@@ -157,14 +156,14 @@ class _Upload:
         self._fd: int | None = fd
         self._path = Path(name)
         self._key = key
+        self._committed = False
 
     @classmethod
     def store(cls, partial_dir: Path, final: Path, data: bytes) -> StoredObject:
         """Write a whole object in one trip to a thread."""
         upload = cls(partial_dir, final.name)
         try:
-            upload.write(data)
-            return upload.commit(final)
+            return upload.commit(final, data)
         except BaseException:
             upload.discard()
             raise
@@ -176,7 +175,10 @@ class _Upload:
             while view:
                 view = view[os.write(self._fd, view) :]
 
-    def commit(self, final: Path) -> StoredObject:
+    def commit(self, final: Path, tail: bytes = b"") -> StoredObject:
+        """Write `tail`, then make the whole file durable and move it into place."""
+        if tail:
+            self.write(tail)
         with self._lock:
             assert self._fd is not None
             os.fsync(self._fd)
@@ -186,17 +188,19 @@ class _Upload:
             _make_dir(final.parent.parent)
             _make_dir(final.parent)
             os.replace(self._path, final)
+            self._committed = True
             _sync_dir(final.parent)
             return _stored(self._key, status)
 
     def discard(self) -> None:
+        """Remove the temporary file, unless it is in place already."""
         with self._lock:
-            if self._fd is None:
-                return  # committed, or discarded already
-            os.close(self._fd)
-            self._fd = None
-            with contextlib.suppress(FileNotFoundError):
-                self._path.unlink()
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+            if not self._committed:
+                with contextlib.suppress(FileNotFoundError):
+                    self._path.unlink()
 
 
 class _RangeReader:

@@ -109,11 +109,10 @@ class S3ContentStore:
             Bucket=self.config.bucket, Key=name, ContentType=content_type
         )
         upload_id = upload["UploadId"]
-        size = 0
+        size = len(first) + len(second)
         try:
             done = [await self._upload_part(name, upload_id, 1, first)]
             done.append(await self._upload_part(name, upload_id, 2, second))
-            size = len(first) + len(second)
             async for part in parts:
                 done.append(await self._upload_part(name, upload_id, len(done) + 1, part))
                 size += len(part)
