@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from landline.core import throttle
@@ -53,6 +54,20 @@ class Settings(BaseSettings):
     default_timezone: str = "America/Los_Angeles"
     log_level: str = "info"
 
+    # Where MMS content is kept: "disk" (data_dir/media) or "s3", any S3-compatible
+    # store. S3 credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or a
+    # profile or instance role), never from these settings.
+    media_backend: Literal["disk", "s3"] = "disk"
+    media_s3_bucket: str = ""
+    # Empty means AWS itself; e.g. http://127.0.0.1:9000 for a MinIO.
+    media_s3_endpoint: str = ""
+    # Empty means AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1.
+    media_s3_region: str = ""
+    # Put before every object's key, for a bucket shared with other things.
+    media_s3_prefix: str = ""
+    # Hosted content older than this many days is removed; 0 keeps it for ever.
+    media_retention_days: int = Field(default=0, ge=0)
+
     # A mistake here would surface as failures of every request; refuse it at start.
     @field_validator("routes")
     @classmethod
@@ -87,6 +102,19 @@ class Settings(BaseSettings):
         if value.lower() not in LOG_LEVELS:
             raise ValueError("log_level must be one of " + ", ".join(LOG_LEVELS))
         return value.lower()
+
+    @field_validator("media_s3_prefix")
+    @classmethod
+    def _media_s3_prefix(cls, value: str) -> str:
+        if value.startswith("/") or len(value) > 200:
+            raise ValueError("media_s3_prefix must not start with / (at most 200 characters)")
+        return value
+
+    @model_validator(mode="after")
+    def _media_s3_bucket(self) -> Settings:
+        if self.media_backend == "s3" and not self.media_s3_bucket:
+            raise ValueError("media_backend s3 needs media_s3_bucket")
+        return self
 
     def sqlite_path(self) -> Path:
         return self.data_dir / "landline.db"

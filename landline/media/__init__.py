@@ -1,0 +1,1 @@
+"""Hosted content: the bytes of MMS attachments, kept on disk or in an S3 bucket."""
