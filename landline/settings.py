@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # How often idle workers look for due work (new work wakes them at once).
     poll_interval_ms: int = Field(default=200, gt=0)
     default_timezone: str = "America/Los_Angeles"
+    # Webhooks reach only public addresses; these comma-separated CIDRs are allowed too,
+    # e.g. `127.0.0.0/8,::1/128` for receivers on this machine during development.
+    webhook_allow_nets: str = ""
     log_level: str = "info"
 
     # Where MMS content is kept: "disk" (data_dir/media) or "s3", any S3-compatible
@@ -94,6 +97,14 @@ class Settings(BaseSettings):
             times.zone(value)
         except times.InvalidTime as exc:
             raise ValueError(str(exc)) from exc
+        return value
+
+    @field_validator("webhook_allow_nets")
+    @classmethod
+    def _webhook_allow_nets(cls, value: str) -> str:
+        from landline.core.address_policy import parse_nets
+
+        parse_nets(value)
         return value
 
     @field_validator("log_level")
