@@ -181,7 +181,11 @@ def set_opt_out(
     )
     events.record(
         connection,
-        [events.row(event_id, device_id, EventKind.OPTOUT_CHANGE, message_id, now, event_data)],
+        [
+            events.row(
+                event_id, device_id, EventKind.OPTOUT_CHANGE, message_id, now, data=event_data
+            )
+        ],
     )
     return True
 

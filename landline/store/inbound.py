@@ -61,9 +61,16 @@ def record_inbound(
         message_status.insert(),
         {"message_id": message_id, "status": int(Progress.DELIVERY_CONFIRMED), "at": at},
     )
-    events.record(
-        connection, [events.row(event_id, device_id, EventKind.MESSAGE_RECEIVE, message_id, at)]
+    received = events.row(
+        event_id,
+        device_id,
+        EventKind.MESSAGE_RECEIVE,
+        message_id,
+        at,
+        status=int(Progress.DELIVERY_CONFIRMED),
+        delivered_at=at,
     )
+    events.record(connection, [received])
     conversations.touch(
         connection,
         [

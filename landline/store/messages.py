@@ -54,6 +54,16 @@ def owned_ids(connection: Connection, device_id: int, message_ids: Sequence[int]
     )
 
 
+_MARK_COLUMNS = (
+    messages.c.id,
+    messages.c.fingerprint,
+    messages.c.direction,
+    messages.c.status,
+    messages.c.delivered_at,
+    messages.c.read_at,
+    messages.c.deleted_at,
+)
+
 # Which time column a mark sets, and the event it fires.
 READ = ("read_at", EventKind.MESSAGE_READ)
 DELETED = ("deleted_at", EventKind.MESSAGE_DELETE)
@@ -71,13 +81,7 @@ def mark(
     """Mark messages read or deleted; returns those that changed (each fires an event)."""
     column, _ = what
     rows = connection.execute(
-        select(
-            messages.c.id,
-            messages.c.fingerprint,
-            messages.c.direction,
-            messages.c.read_at,
-            messages.c.deleted_at,
-        ).where(
+        select(*_MARK_COLUMNS).where(
             messages.c.device_id == device_id,
             messages.c.id.in_(message_ids),
             messages.c[column].is_(None),
@@ -233,6 +237,17 @@ def cancel_scheduled(
     )
     events.record(
         connection,
-        [events.row(next_id(), device_id, EventKind.MESSAGE_DELETE, mid, at) for mid in canceled],
+        [
+            events.row(
+                next_id(),
+                device_id,
+                EventKind.MESSAGE_DELETE,
+                mid,
+                at,
+                status=int(Progress.QUEUED),
+                deleted_at=at,
+            )
+            for mid in canceled
+        ],
     )
     return []

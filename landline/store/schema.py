@@ -49,6 +49,13 @@ lines = Table(
     Column("verified_by", String(255), nullable=True),
     Column("verified_at", BigInteger, nullable=True),
     Column("created_at", BigInteger, nullable=False),
+    # The webhook signing secret, encrypted with the installation's key (store/secrets.py);
+    # after a rotation the previous one signs too, for a while.
+    Column("webhook_secret", Text, nullable=True),
+    Column("webhook_secret_previous", Text, nullable=True),
+    Column("webhook_secret_rotated_at", BigInteger, nullable=True),
+    # Comma-separated networks whose clients may use the line's session keys; null: any.
+    Column("acl", Text, nullable=True),
 )
 
 operators = Table(
@@ -197,12 +204,99 @@ events = Table(
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=False),
     Column("device_id", BigInteger, nullable=False),
-    # message.send, message.receive, message.progress, message.read, message.delete,
-    # optout.change
+    # core.events.EventKind
     Column("kind", String(32), nullable=False),
     Column("message_id", BigInteger, nullable=True),
+    # An opt-out change's own payload (JSON).
     Column("data", Text, nullable=True),
+    # A message event's message as it was: what changes over its life.
+    Column("status", Integer, nullable=True),
+    Column("delivered_at", BigInteger, nullable=True),
+    Column("read_at", BigInteger, nullable=True),
+    Column("deleted_at", BigInteger, nullable=True),
     Column("created_at", BigInteger, nullable=False),
+)
+
+# The line's webhooks. Those of one line for the same event are one receiver with
+# redundant hosts.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("device_id", BigInteger, nullable=False),
+    # message or optout; send, receive, progress, read, delete, or change
+    Column("type", String(16), nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("method", String(8), nullable=False),
+    # scheme://host:port: the queue its deliveries wait in.
+    Column("host", String(300), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index(None, "device_id", "type", "event"),
+)
+
+# One delivery per event that a receiver wants, keyed by the event's id (an event has
+# one line and one kind, so at most one receiver).
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("event_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("device_id", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    # The host whose queue it waits in; it moves when that host is down and another of
+    # the receiver's hosts is up.
+    Column("host", String(300), nullable=False),
+    # core.deliveries.DeliveryState
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("event_at", BigInteger, nullable=False),
+    # The 72 hours run from here: the event, or the replay that gave it a new start.
+    Column("window_start", BigInteger, nullable=False),
+    Column("next_at", BigInteger, nullable=False),
+    Column("lease_until", BigInteger, nullable=True),
+    Column("last_attempt_at", BigInteger, nullable=True),
+    # The last attempt: an HTTP status, or an error kind (core.deliveries.FailureKind).
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", String(32), nullable=True),
+    Column("last_elapsed_ms", Integer, nullable=True),
+    Column("delivered_at", BigInteger, nullable=True),
+    Column("given_up_at", BigInteger, nullable=True),
+    Index(None, "device_id", "event_id"),
+)
+# Only deliveries still to be made are in the queue's index.
+Index(
+    "ix_deliveries_due",
+    deliveries.c.host,
+    deliveries.c.next_at,
+    sqlite_where=deliveries.c.state.in_(["pending", "failed"]),
+    postgresql_where=deliveries.c.state.in_(["pending", "failed"]),
+)
+
+# Every failed attempt of a delivery (the one that succeeded is in the delivery's row).
+delivery_failures = Table(
+    "delivery_failures",
+    metadata,
+    Column("event_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("attempt", Integer, primary_key=True, autoincrement=False),
+    Column("at", BigInteger, nullable=False),
+    Column("host", String(300), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("elapsed_ms", Integer, nullable=False),
+    Column("error", String(200), nullable=True),
+)
+
+# What every worker knows of a webhook host's health (core.webhook_policy.HostHealth).
+webhook_hosts = Table(
+    "webhook_hosts",
+    metadata,
+    Column("host", String(300), primary_key=True),
+    Column("first_failure_at", BigInteger, nullable=True),
+    Column("last_failure_at", BigInteger, nullable=True),
+    Column("down_since", BigInteger, nullable=True),
+    Column("next_probe_at", BigInteger, nullable=True),
+    Column("last_success_at", BigInteger, nullable=True),
 )
 
 # The simulated phone network's own memory: texts it owes a receipt for, and texts

@@ -82,14 +82,26 @@ def _record(
             )
             history.append({"message_id": m.message_id, "status": int(Progress.QUEUED), "at": now})
             event_rows.append(
-                events.row(m.send_event_id, device_id, EventKind.MESSAGE_SEND, m.message_id, now)
+                events.row(
+                    m.send_event_id,
+                    device_id,
+                    EventKind.MESSAGE_SEND,
+                    m.message_id,
+                    now,
+                    status=int(Progress.QUEUED),
+                )
             )
             if stopped:
                 stopped_numbers.append(m.number)
                 history.append({"message_id": m.message_id, "status": status, "at": now})
                 event_rows.append(
                     events.row(
-                        _take_id(plan), device_id, EventKind.MESSAGE_PROGRESS, m.message_id, now
+                        _take_id(plan),
+                        device_id,
+                        EventKind.MESSAGE_PROGRESS,
+                        m.message_id,
+                        now,
+                        status=status,
                     )
                 )
             else:

@@ -6,7 +6,7 @@ A final status is reached exactly once: a repeated or late report changes nothin
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, literal_column, select, update
@@ -31,6 +31,17 @@ class StatusChange:
     only_from: int | None = None
 
 
+@dataclass(frozen=True)
+class _Current:
+    """A message as the changes before this one left it."""
+
+    status: int
+    device_id: int
+    delivered_at: int | None
+    read_at: int | None
+    deleted_at: int | None
+
+
 _DELIVERED = frozenset(
     {
         int(Progress.DELIVERED_BY_RECEIPT),
@@ -51,8 +62,8 @@ def advance(connection: Connection, changes: Sequence[StatusChange]) -> list[boo
     if not changes:
         return []
     ids = sorted({change.message_id for change in changes})
-    current: dict[int, tuple[int, int]] = {
-        row.id: (row.status, row.device_id)
+    current = {
+        row.id: _Current(row.status, row.device_id, row.delivered_at, row.read_at, row.deleted_at)
         for row in connection.execute(_CURRENT_STATUS, {"ids": ids})
     }
     moved: list[bool] = []
@@ -63,14 +74,14 @@ def advance(connection: Connection, changes: Sequence[StatusChange]) -> list[boo
         found = current.get(change.message_id)
         if (
             found is None
-            or is_final(found[0])
-            or found[0] == change.status
-            or (change.only_from is not None and found[0] != change.only_from)
+            or is_final(found.status)
+            or found.status == change.status
+            or (change.only_from is not None and found.status != change.only_from)
         ):
             moved.append(False)
             continue
-        device_id = found[1]
-        current[change.message_id] = (change.status, device_id)
+        delivered_at = change.at if change.status in _DELIVERED else found.delivered_at
+        current[change.message_id] = replace(found, status=change.status, delivered_at=delivered_at)
         row = values.setdefault(change.message_id, {})
         row["status"] = change.status
         row["updated_at"] = change.at
@@ -83,7 +94,15 @@ def advance(connection: Connection, changes: Sequence[StatusChange]) -> list[boo
         history.append({"message_id": change.message_id, "status": change.status, "at": change.at})
         event_rows.append(
             events.row(
-                change.event_id, device_id, EventKind.MESSAGE_PROGRESS, change.message_id, change.at
+                change.event_id,
+                found.device_id,
+                EventKind.MESSAGE_PROGRESS,
+                change.message_id,
+                change.at,
+                status=change.status,
+                delivered_at=delivered_at,
+                read_at=found.read_at,
+                deleted_at=found.deleted_at,
             )
         )
         moved.append(True)
@@ -106,7 +125,14 @@ def _history_insert(connection: Connection) -> Any:
 
 _STATUS_UPDATE = update(messages).where(messages.c.id == bindparam("_id"))
 _CURRENT_STATUS = (
-    select(messages.c.id, messages.c.status, messages.c.device_id)
+    select(
+        messages.c.id,
+        messages.c.status,
+        messages.c.device_id,
+        messages.c.delivered_at,
+        messages.c.read_at,
+        messages.c.deleted_at,
+    )
     .where(messages.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(messages.c.id)
     .with_for_update()
