@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import IO
 
+from landline import data_dir
 from landline.api.app import LandlineApi
 from landline.api.clients import parse_networks
 from landline.api.context import Services
@@ -32,8 +33,8 @@ log = logging.getLogger(__name__)
 def database_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return sqlite_url(settings.sqlite_path())
+    data_dir.prepare(settings.data_dir)
+    return sqlite_url(data_dir.private_file(settings.sqlite_path()))
 
 
 class WorkersBusy(RuntimeError):
@@ -137,7 +138,7 @@ class Runtime:
         database = self.store.writer_engine.url.database
         if not database or database == ":memory:":
             return
-        handle = Path(database + ".workers.lock").open("a+b")  # noqa: SIM115
+        handle = data_dir.private_file(Path(database + ".workers.lock")).open("a+b")
         try:
             # Released by the kernel when the process ends, however it ends.
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
