@@ -88,7 +88,8 @@ def test_a_huge_contact_list_is_refused_before_any_lookup(server: Landline) -> N
         answer = form(server, "/contact/delete", body)
     desc = assert_bad_arguments(answer, "contact", "at most 1000")
     assert len(desc) < 200
-    assert seen == []
+    # (On PostgreSQL the session lookup shares the engine.)
+    assert [statement for statement in seen if "contacts" in statement] == []
 
 
 @pytest.mark.parametrize("path", ["/message/read", "/message/delete", "/message/cancel"])
