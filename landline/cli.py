@@ -118,9 +118,9 @@ def serve(
     """Run the API and, unless --api-only, every worker, in one process."""
     import logging
 
-    import uvicorn
     from sqlalchemy.engine import make_url
 
+    from landline.http.server import run_server
     from landline.runtime import Runtime
 
     overrides: dict[str, Any] = {}
@@ -153,16 +153,7 @@ def serve(
     typer.echo(f"  new line:      landline admin line add 2065550123 --password -{store_flag}")
     typer.echo(f"  existing line: landline admin session create 2065550123{store_flag}")
     typer.echo(f"  API clients:   POST {url}/user/login with username and password")
-    config = uvicorn.Config(
-        runtime.api(),
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        # The access log would write session keys, which travel in query strings.
-        access_log=False,
-        log_level=settings.log_level,
-    )
-    uvicorn.Server(config).run(sockets=[listener])
+    run_server(runtime.api(), settings, listener)
 
 
 def _listen(host: str, port: int) -> socket.socket:
