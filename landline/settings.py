@@ -70,6 +70,19 @@ class Settings(BaseSettings):
     media_s3_prefix: str = ""
     # Hosted content older than this many days is removed; 0 keeps it for ever.
     media_retention_days: int = Field(default=0, ge=0)
+    # What one client may hold of the HTTP server. Unfinished headers are buffered, so
+    # both their size and the time they take are bounded; over the size or count, 431.
+    # Request line and headers together:
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    max_header_count: int = Field(default=100, ge=10, le=1000)
+    # From the connection (or the request's first byte) to the end of its headers.
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # An idle connection between requests is closed after this.
+    keep_alive_seconds: float = Field(default=5.0, gt=0, le=300)
+    # Open connections; one more is answered 503 and closed without reading it.
+    max_connections: int = Field(default=1000, ge=1, le=100_000)
+    # On SIGTERM, requests still running after this are cancelled.
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
 
     # A mistake here would surface as failures of every request; refuse it at start.
     @field_validator("routes")

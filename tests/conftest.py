@@ -26,6 +26,7 @@ import uvicorn
 from landline import accounts
 from landline.core import numbers
 from landline.core.clock import Clock, ManualClock
+from landline.http.server import build_server
 from landline.runtime import Runtime
 from landline.settings import Settings
 
@@ -81,17 +82,11 @@ class Landline:
         return self.runtime.store
 
     def start(self) -> None:
-        config = uvicorn.Config(
-            self.runtime.api(),
-            host="127.0.0.1",
-            port=int(self.url.rsplit(":", 1)[1]),
-            loop="asyncio",
-            lifespan="on",
-            access_log=False,
-            proxy_headers=False,  # as `landline serve`: LANDLINE_TRUSTED_PROXIES decides
-            log_level="warning",
-        )
-        self._server = uvicorn.Server(config)
+        """Serve on an asyncio loop of its own, with the production server and limits."""
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", int(self.url.rsplit(":", 1)[1])))
+        self._server = build_server(self.runtime.api(), self.runtime.settings)
         ready = threading.Event()
 
         def serve() -> None:
@@ -99,7 +94,7 @@ class Landline:
             self._loop = loop
             asyncio.set_event_loop(loop)
             ready.set()
-            loop.run_until_complete(self._server.serve())  # type: ignore[union-attr]
+            loop.run_until_complete(self._server.serve(sockets=[listener]))  # type: ignore[union-attr]
 
         self._thread = threading.Thread(target=serve, daemon=True)
         self._thread.start()

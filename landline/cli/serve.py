@@ -22,10 +22,10 @@ def serve(
     ] = False,
 ) -> None:
     """Run the API and, unless --api-only, every worker, in one process."""
-    import uvicorn
     from sqlalchemy.engine import make_url
 
     from landline import logs
+    from landline.http.server import run_server
     from landline.runtime import Runtime
 
     overrides: dict[str, Any] = {}
@@ -56,21 +56,7 @@ def serve(
     typer.echo(f"  new line:      landline admin line add 2065550123 --password -{store_flag}")
     typer.echo(f"  existing line: landline admin session create 2065550123{store_flag}")
     typer.echo(f"  API clients:   POST {url}/user/login with username and password")
-    config = uvicorn.Config(
-        runtime.api(),
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        # The access log would write session keys, which travel in query strings.
-        access_log=False,
-        # Which proxies may name the client is LANDLINE_TRUSTED_PROXIES (api/clients.py);
-        # uvicorn's own rewriting would trust any local peer's X-Forwarded-For.
-        proxy_headers=False,
-        log_level=settings.log_level,
-        # Our own logging configuration, bounded lines and all.
-        log_config=None,
-    )
-    uvicorn.Server(config).run(sockets=[listener])
+    run_server(runtime.api(), settings, listener)
 
 
 def _listen(host: str, port: int) -> socket.socket:
