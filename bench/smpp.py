@@ -1,0 +1,299 @@
+"""SMPP throughput on loopback: the candidate libraries' clients, and our SMSC simulator.
+
+Each run binds one ESME, sends `--count` submit_sm PDUs as fast as the client allows
+(with `--window` outstanding, where the client has a window), and counts the
+submit_sm_resp PDUs that come back. The server runs in its own process:
+
+- sink: a bare asyncio SMPP server in this file that reads only the header and answers
+  from a template, so the client is what is measured;
+- smsc: `landline.carriers.smpp.smsc` (the simulator), recording nothing, sending no
+  receipts (the submits do not ask for them).
+
+Clients:
+- smpp34: smpp34.Client (Rust/tokio session, asyncio bridge), window `--window`;
+- smpplib: smpplib.client.Client (blocking sockets, a listener thread), window
+  `--window` held by a semaphore, and "unbounded" (send all, then read);
+- aiosmpplib: aiosmpplib.ESME fed from its broker (it has no window);
+- landline: our Session (`landline.carriers.smpp.session`) with our PDU layer.
+
+Runs are interleaved and repeated `--rounds` times; the table gives the median.
+
+    python3 bench/smpp.py                      # everything
+    python3 bench/smpp.py --only landline smpp34 --count 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HEADER = struct.Struct(">IIII")
+SOURCE, DESTINATION, TEXT = "12065550123", "12065550100", b"hello world"
+
+
+# --- the sink --------------------------------------------------------------------------
+
+
+async def _sink_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    count = 0
+    try:
+        while True:
+            length, command, _, sequence = HEADER.unpack(await reader.readexactly(16))
+            if length > 16:
+                await reader.readexactly(length - 16)
+            if command in (1, 2, 9):
+                writer.write(HEADER.pack(21, command | 0x80000000, 0, sequence) + b"SINK\x00")
+            elif command == 4:
+                count += 1
+                message_id = b"%x\x00" % count
+                writer.write(
+                    HEADER.pack(16 + len(message_id), 0x80000004, 0, sequence) + message_id
+                )
+            elif command in (0x15, 6):
+                writer.write(HEADER.pack(16, command | 0x80000000, 0, sequence))
+            if writer.transport.get_write_buffer_size() > 1 << 16:
+                await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    writer.close()
+
+
+async def _run_sink(port: int) -> None:
+    server = await asyncio.start_server(_sink_connection, "127.0.0.1", port)
+    print("ready", flush=True)
+    await server.serve_forever()
+
+
+# --- servers in their own process --------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(kind: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    if kind == "sink":
+        args = [sys.executable, __file__, "--serve-sink", str(port)]
+    else:
+        args = [
+            sys.executable,
+            "-m",
+            "landline.carriers.smpp.smsc",
+            "--port",
+            str(port),
+            "--account",
+            "bench:bench",
+            "--record-limit",
+            "0",
+        ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, env=env)
+    assert process.stdout is not None
+    process.stdout.readline()  # "ready" / "listening on"
+    return process, port
+
+
+# --- clients ----------------------------------------------------------------------------
+
+
+async def _landline(port: int, count: int, window: int) -> int:
+    from landline.carriers.smpp import pdus
+    from landline.carriers.smpp.session import open_esme
+
+    bind = pdus.Bind(pdus.BindMode.TRANSCEIVER, "bench", "bench")
+    session, _ = await open_esme("127.0.0.1", port, bind, window=window)
+    body = pdus.SubmitSm(SOURCE, DESTINATION, TEXT)
+    answered = 0
+
+    async def one() -> None:
+        nonlocal answered
+        response = await session.request(body)
+        answered += response.status == 0
+
+    await asyncio.gather(*(one() for _ in range(count)))
+    await session.unbind()
+    return answered
+
+
+async def _smpp34(port: int, count: int, window: int) -> int:
+    import smpp34
+
+    client = smpp34.Client(
+        host="127.0.0.1", port=port, system_id="bench", password="bench", window_size=window
+    )
+    smsc = await client.connect()
+    # smpp34 holds `window` on the wire; a few more waiting in Python keep it full.
+    room = asyncio.Semaphore(window * 2)
+    answered = 0
+
+    async def one() -> None:
+        nonlocal answered
+        async with room:
+            response = await smsc.submit_sm(DESTINATION, TEXT, source_addr=SOURCE)
+            answered += response.is_success
+
+    await asyncio.gather(*(one() for _ in range(count)))
+    await smsc.unbind()
+    await client.stop()
+    return answered
+
+
+def _smpplib(port: int, count: int, window: int | None) -> int:
+    import smpplib.client
+
+    client = smpplib.client.Client("127.0.0.1", port, allow_unknown_opt_params=True)
+    room = threading.Semaphore(window) if window else None
+    answered = 0
+    done = threading.Event()
+
+    def on_sent(pdu: object) -> None:
+        nonlocal answered
+        answered += 1
+        if room is not None:
+            room.release()
+        if answered == count:
+            done.set()
+
+    client.set_message_sent_handler(on_sent)
+    client.connect()
+    client.bind_transceiver(system_id="bench", password="bench")
+    threading.Thread(target=client.listen, daemon=True).start()
+    for _ in range(count):
+        if room is not None:
+            room.acquire()
+        client.send_message(source_addr=SOURCE, destination_addr=DESTINATION, short_message=TEXT)
+    done.wait(300)
+    return answered
+
+
+async def _aiosmpplib(port: int, count: int, window: int) -> int:
+    from aiosmpplib import ESME, AbstractHook, PhoneNumber, SubmitSm, SubmitSmResp
+    from aiosmpplib.log import CRITICAL
+
+    class Hook(AbstractHook):
+        def __init__(self) -> None:
+            self.answered = 0
+            self.failed = 0
+            self.done = asyncio.Event()
+
+        async def sending(self, smpp_message: object, pdu: bytes, client_id: str) -> None:
+            pass
+
+        async def received(self, smpp_message: object, pdu: bytes, client_id: str) -> None:
+            if isinstance(smpp_message, SubmitSmResp):
+                self.answered += 1
+                self._check()
+
+        async def send_error(self, smpp_message: object, error: Exception, client_id: str) -> None:
+            self.failed += 1
+            self._check()
+
+        def _check(self) -> None:
+            if self.answered + self.failed >= count:
+                self.done.set()
+
+    hook = Hook()
+    esme = ESME(
+        smsc_host="127.0.0.1",
+        smsc_port=port,
+        system_id="bench",
+        password="bench",
+        hook=hook,
+        log_level=CRITICAL,
+    )
+    runner = asyncio.ensure_future(esme.start())
+    for index in range(count):
+        message = SubmitSm(
+            short_message=TEXT.decode(),
+            source=PhoneNumber(SOURCE),
+            destination=PhoneNumber(DESTINATION),
+            log_id=str(index),
+        )
+        await esme.broker.enqueue(message)
+    await asyncio.wait_for(hook.done.wait(), 300)
+    await esme.stop()
+    runner.cancel()
+    # Responses it could not match to a request are counted as sent by its hook but
+    # reported as failures through send_error once their correlation expires.
+    return hook.answered - hook.failed
+
+
+CLIENTS: dict[str, Callable[[int, int, int], int]] = {
+    "landline": lambda port, count, window: asyncio.run(_landline(port, count, window)),
+    "smpp34": lambda port, count, window: asyncio.run(_smpp34(port, count, window)),
+    "smpplib": _smpplib,
+    "smpplib-unbounded": lambda port, count, window: _smpplib(port, count, None),
+    "aiosmpplib": lambda port, count, window: asyncio.run(_aiosmpplib(port, count, window)),
+}
+
+RUNS = [
+    ("sink", "landline"),
+    ("sink", "smpp34"),
+    ("sink", "smpplib"),
+    ("sink", "smpplib-unbounded"),
+    ("sink", "aiosmpplib"),
+    ("smsc", "landline"),
+    ("smsc", "smpp34"),
+]
+
+
+def run_once(server_kind: str, client: str, count: int, window: int) -> tuple[float, int]:
+    process, port = start_server(server_kind)
+    try:
+        started = time.perf_counter()
+        answered = CLIENTS[client](port, count, window)
+        elapsed = time.perf_counter() - started
+    finally:
+        process.terminate()
+        process.wait(10)
+    return answered / elapsed, answered
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=40_000)
+    parser.add_argument("--aiosmpplib-count", type=int, default=3_000, help="it is slow")
+    parser.add_argument("--window", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", nargs="*", help="clients to run")
+    parser.add_argument("--serve-sink", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_sink:
+        asyncio.run(_run_sink(args.serve_sink))
+        return
+    runs = [run for run in RUNS if not args.only or run[1] in args.only]
+    rates: dict[tuple[str, str], list[float]] = {run: [] for run in runs}
+    shortfall: dict[tuple[str, str], int] = {run: 0 for run in runs}
+    for round_number in range(args.rounds):
+        for server_kind, client in runs:
+            count = args.aiosmpplib_count if client == "aiosmpplib" else args.count
+            rate, answered = run_once(server_kind, client, count, args.window)
+            rates[(server_kind, client)].append(rate)
+            shortfall[(server_kind, client)] += count - answered
+            print(
+                f"round {round_number + 1} {server_kind:5} {client:18} {rate:9,.0f}/s", flush=True
+            )
+    print(f"\n| server | client | submit_sm/s (median of {args.rounds}) | not answered OK |")
+    print("|---|---|---:|---:|")
+    for (server_kind, client), values in rates.items():
+        median = statistics.median(values)
+        lost = shortfall[(server_kind, client)]
+        print(f"| {server_kind} | {client} | {median:,.0f} | {lost} |")
+
+
+if __name__ == "__main__":
+    main()
