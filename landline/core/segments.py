@@ -10,6 +10,7 @@ reference) or by SAR TLVs; both are described as one `Concat`.
 from __future__ import annotations
 
 import codecs
+import functools
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -71,7 +72,7 @@ class InboundPart:
     data_coding: int
     concat: Concat | None
 
-    @property
+    @functools.cached_property
     def text(self) -> str:
         return decode_payload(self.payload, self.data_coding)
 
@@ -246,8 +247,9 @@ def read_part(
         concat, payload = parse_header(short_message)
     if concat is None and sar is not None:
         concat = sar_concat(*sar)
-    decode_payload(payload, data_coding)  # fail now on a coding nobody can read
-    return InboundPart(payload=payload, data_coding=data_coding, concat=concat)
+    part = InboundPart(payload=payload, data_coding=data_coding, concat=concat)
+    _ = part.text  # fail now on a coding nobody can read
+    return part
 
 
 _CODECS = {

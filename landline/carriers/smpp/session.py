@@ -29,6 +29,7 @@ CLOSE_TIMEOUT = 5.0
 # peer that sends without reading cannot make us buffer without end.
 WRITE_HIGH_WATER = 1 << 20
 READ_SIZE = 1 << 16
+SWEEP_INTERVAL = 0.1  # seconds between checks for overdue responses
 
 
 class SessionClosed(ConnectionError):
@@ -90,7 +91,9 @@ class Session:
         self._enquire_interval = enquire_interval
         self._on_received = on_received
         self._sequences = itertools.cycle(range(1, pdus.MAX_SEQUENCE + 1))
-        self._pending: dict[int, asyncio.Future[Pdu]] = {}
+        # sequence -> (future of the response, loop time it is due by)
+        self._pending: dict[int, tuple[asyncio.Future[Pdu], float]] = {}
+        self._sweeping: asyncio.TimerHandle | None = None
         self._requests: asyncio.Queue[Pdu] = asyncio.Queue(maxsize=inbound_limit)
         self._tasks: list[asyncio.Task[None]] = []
         # Writes made in one turn of the event loop go out in one send.
@@ -146,7 +149,9 @@ class Session:
             return
         self.close_reason = reason
         self.closed.set()
-        for future in self._pending.values():
+        if self._sweeping is not None:
+            self._sweeping.cancel()
+        for future, _ in self._pending.values():
             if not future.done():
                 future.set_exception(SessionClosed(str(reason)))
         self._pending.clear()
@@ -171,16 +176,27 @@ class Session:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Pdu] = loop.create_future()
         # Registered before it is written, so no response can come back unmatched.
-        self._pending[sequence] = future
         wait = self.response_timeout if timeout is None else timeout
-        expiry = loop.call_later(wait, _expire, future, type(body).__name__)
-        future.add_done_callback(lambda _: self._settled(sequence, expiry))
+        self._pending[sequence] = (future, loop.time() + wait)
+        if self._sweeping is None:
+            self._sweeping = loop.call_later(SWEEP_INTERVAL, self._sweep)
         self._write(data)
         return future
 
-    def _settled(self, sequence: int, expiry: asyncio.TimerHandle) -> None:
-        expiry.cancel()
-        self._pending.pop(sequence, None)
+    def _sweep(self) -> None:
+        """Fail the requests whose response is overdue. One timer for the session, not
+        one per request: cheaper at thousands of requests a second, and a timeout is
+        never more than SWEEP_INTERVAL late."""
+        now = asyncio.get_running_loop().time()
+        for sequence, (future, due) in list(self._pending.items()):
+            if future.done():
+                del self._pending[sequence]
+            elif now >= due:
+                del self._pending[sequence]
+                future.set_exception(ResponseTimeout("no response in time"))
+        self._sweeping = None
+        if self._pending and not self.closed.is_set():
+            self._sweeping = asyncio.get_running_loop().call_later(SWEEP_INTERVAL, self._sweep)
 
     def respond(self, request: Pdu, body: Body, status: int = Status.ROK) -> None:
         self.send_raw(pdus.encode(body, request.sequence, status))
@@ -264,9 +280,9 @@ class Session:
         if self._on_received is not None:
             self._on_received(pdu)
         if pdu.is_response:
-            future = self._pending.get(pdu.sequence)
-            if future is not None and not future.done():
-                future.set_result(pdu)
+            waiting = self._pending.pop(pdu.sequence, None)
+            if waiting is not None and not waiting[0].done():
+                waiting[0].set_result(pdu)
             return
         if isinstance(pdu.body, pdus.EnquireLink):
             self.respond(pdu, pdus.EnquireLinkResp())
@@ -293,11 +309,6 @@ class Session:
                 self.abort()
             except SessionClosed:
                 return
-
-
-def _expire(future: asyncio.Future[Pdu], what: str) -> None:
-    if not future.done():
-        future.set_exception(ResponseTimeout(f"no response to {what}"))
 
 
 async def open_esme(
