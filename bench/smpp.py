@@ -18,7 +18,10 @@ Clients:
   "landline+receipts" asks for a receipt with each text and answers every deliver_sm,
   counting a text once both its submit_sm_resp and its receipt have come.
 
-Runs are interleaved and repeated `--rounds` times; the table gives the median.
+Runs are interleaved and repeated `--rounds` times; the table gives medians, of the
+rate and of the CPU time each side spent per submit_sm (user + system, all threads).
+On a shared machine the CPU time is the steadier figure: the rate moves with whatever
+else runs, the work per PDU does not.
 
     python3 bench/smpp.py                      # everything
     python3 bench/smpp.py --only landline smpp34 --count 20000
@@ -31,6 +34,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import resource
 import socket
 import statistics
 import struct
@@ -39,6 +43,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -288,16 +293,38 @@ RUNS = [
 ]
 
 
-def run_once(server_kind: str, client: str, count: int, window: int) -> tuple[float, int]:
+@dataclass
+class Run:
+    rate: float  # submit_sm answered OK per second of wall time
+    answered: int
+    client_cpu_us: float  # CPU time (user + system, all threads) per submit_sm
+    server_cpu_us: float
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(server_kind: str, client: str, count: int, window: int) -> Run:
     process, port = start_server(server_kind)
     try:
+        server_before, client_before = _process_cpu(process.pid), _own_cpu()
         started = time.perf_counter()
         answered = CLIENTS[client](port, count, window)
         elapsed = time.perf_counter() - started
+        server_cpu = _process_cpu(process.pid) - server_before
+        client_cpu = _own_cpu() - client_before
     finally:
         process.terminate()
         process.wait(10)
-    return answered / elapsed, answered
+    return Run(answered / elapsed, answered, client_cpu / count * 1e6, server_cpu / count * 1e6)
 
 
 def main() -> None:
@@ -313,23 +340,33 @@ def main() -> None:
         asyncio.run(_run_sink(args.serve_sink))
         return
     runs = [run for run in RUNS if not args.only or run[1] in args.only]
-    rates: dict[tuple[str, str], list[float]] = {run: [] for run in runs}
+    results: dict[tuple[str, str], list[Run]] = {run: [] for run in runs}
     shortfall: dict[tuple[str, str], int] = {run: 0 for run in runs}
     for round_number in range(args.rounds):
         for server_kind, client in runs:
             count = args.aiosmpplib_count if client == "aiosmpplib" else args.count
-            rate, answered = run_once(server_kind, client, count, args.window)
-            rates[(server_kind, client)].append(rate)
-            shortfall[(server_kind, client)] += count - answered
+            run = run_once(server_kind, client, count, args.window)
+            results[(server_kind, client)].append(run)
+            shortfall[(server_kind, client)] += count - run.answered
             print(
-                f"round {round_number + 1} {server_kind:5} {client:18} {rate:9,.0f}/s", flush=True
+                f"round {round_number + 1} {server_kind:5} {client:18} {run.rate:9,.0f}/s"
+                f"  client {run.client_cpu_us:5.0f} us  server {run.server_cpu_us:5.0f} us",
+                flush=True,
             )
-    print(f"\n| server | client | submit_sm/s (median of {args.rounds}) | not answered OK |")
-    print("|---|---|---:|---:|")
-    for (server_kind, client), values in rates.items():
-        median = statistics.median(values)
+    print(
+        f"\n| server | client | submit_sm/s | client CPU µs/submit | server CPU µs/submit "
+        f"| not answered OK |  (medians of {args.rounds})"
+    )
+    print("|---|---|---:|---:|---:|---:|")
+    for (server_kind, client), runs_of in results.items():
+        rate = statistics.median(r.rate for r in runs_of)
+        client_cpu = statistics.median(r.client_cpu_us for r in runs_of)
+        server_cpu = statistics.median(r.server_cpu_us for r in runs_of)
         lost = shortfall[(server_kind, client)]
-        print(f"| {server_kind} | {client} | {median:,.0f} | {lost} |")
+        print(
+            f"| {server_kind} | {client} | {rate:,.0f} | {client_cpu:,.0f} | {server_cpu:,.0f} "
+            f"| {lost} |"
+        )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import ssl
 from collections.abc import Callable
@@ -69,7 +68,12 @@ def take_frames(buffer: bytearray, max_length: int = pdus.MAX_PDU_LENGTH) -> lis
 
 
 class Session:
-    """Call `start()` once; then `request`, `respond`, `next_request`, and `close`."""
+    """Call `start()` once; then `request`, `respond`, `next_request`, and `close`.
+
+    Take the peer's requests in a task of their own: while `inbound_limit` of them wait
+    untaken, the session reads nothing more, responses included, so an owner that waited
+    for a response before taking requests could wait for ever.
+    """
 
     def __init__(
         self,
@@ -90,7 +94,7 @@ class Session:
         self._max_pdu_length = max_pdu_length
         self._enquire_interval = enquire_interval
         self._on_received = on_received
-        self._sequences = itertools.cycle(range(1, pdus.MAX_SEQUENCE + 1))
+        self._sequence = 0
         # sequence -> (future of the response, loop time it is due by)
         self._pending: dict[int, tuple[asyncio.Future[Pdu], float]] = {}
         self._sweeping: asyncio.TimerHandle | None = None
@@ -171,7 +175,8 @@ class Session:
         """Write a request now, outside the window, and give the future of its response."""
         if self.closed.is_set():
             raise SessionClosed(str(self.close_reason))
-        sequence = next(self._sequences)
+        self._sequence = self._sequence % pdus.MAX_SEQUENCE + 1
+        sequence = self._sequence
         data = pdus.encode(body, sequence)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Pdu] = loop.create_future()
@@ -261,7 +266,7 @@ class Session:
             log.warning("SMPP peer %s: %s", self.peer, error)
             self._nack(0, Status.RINVCMDLEN)
             reason = error
-        except (ConnectionError, ssl.SSLError) as error:
+        except OSError as error:  # the connection failed (ssl.SSLError is one too)
             reason = SessionClosed(f"the connection failed: {error}")
         except asyncio.CancelledError:
             reason = SessionClosed("closed")
