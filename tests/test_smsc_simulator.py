@@ -392,6 +392,29 @@ def test_a_receipt_without_tlvs_is_only_text() -> None:
     run(scenario)
 
 
+def test_a_receipt_the_test_writes_itself_and_dropping_every_link() -> None:
+    async def scenario() -> None:
+        async with SmscSimulator() as smsc:
+            session = await bind(smsc)
+            sending = asyncio.ensure_future(
+                smsc.send_receipt("FFFF", source=HANDSET, destination=LINE, stat="REJECTD")
+            )
+            receipt = await next_deliver(session)
+            assert await sending == Status.ROK
+            report = read_receipt(
+                receipt.short_message.decode(),
+                receipted_message_id=receipt.receipted_message_id,
+                message_state=receipt.message_state,
+            )
+            assert report is not None
+            assert (report.message_id, report.outcome) == ("FFFF", Outcome.FAILED)
+            smsc.drop_links()
+            await asyncio.wait_for(session.closed.wait(), 5)
+            await smsc.wait_until(lambda: smsc.esmes == [])
+
+    run(scenario)
+
+
 # --- binds of two kinds ------------------------------------------------------------------
 
 

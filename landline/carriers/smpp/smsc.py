@@ -164,7 +164,7 @@ class SmscSimulator:
         self.received: deque[Received] = deque(maxlen=self.config.record_limit or None)
         self.esmes: list[Esme] = []
         self._ids = itertools.count(self.config.first_message_id)
-        self._held: list[_Outbound] = []
+        self._held: deque[_Outbound] = deque(maxlen=MAX_HELD)
         self._waiting: deque[_Outbound] = deque(maxlen=MAX_HELD)  # for a receiver to bind
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -233,7 +233,7 @@ class SmscSimulator:
 
     def release_receipts(self) -> int:
         """Send every receipt held back by `ReceiptPlan(held=True)`; answer how many."""
-        held, self._held = self._held, []
+        held, self._held = self._held, deque(maxlen=MAX_HELD)
         for outbound in held:
             self._route(outbound)
         return len(held)
