@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     max_header_count: int = Field(default=100, ge=10, le=1000)
     # From the connection (or the request's first byte) to the end of its headers.
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # From the end of the headers to the end of the body (600 KB at most).
+    body_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     # An idle connection between requests is closed after this.
     keep_alive_seconds: float = Field(default=5.0, gt=0, le=300)
     # Open connections; one more is answered 503 and closed without reading it.

@@ -104,6 +104,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Landline]:
         max_header_bytes=HEADER_BYTES,
         max_header_count=HEADER_COUNT,
         header_timeout_seconds=HEADER_SECONDS,
+        body_timeout_seconds=HEADER_SECONDS,
         keep_alive_seconds=KEEP_ALIVE_SECONDS,
     )
     yield landline
@@ -214,6 +215,23 @@ def test_half_a_header_is_answered_408_and_closed_after_the_header_timeout(
         waited = time.monotonic() - started
         assert answer.status == 408
         assert answer.envelope()["response"]["code"] == -1
+        closed_within(sock, MARGIN)
+    assert waited >= HEADER_SECONDS * 0.9
+
+
+def test_a_body_that_never_ends_is_answered_408_after_the_body_timeout(
+    server: Landline,
+) -> None:
+    with connection(server) as sock:
+        started = time.monotonic()
+        sock.sendall(
+            b"POST /noop HTTP/1.1\r\nHost: landline.test\r\nContent-Length: 1000\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n\r\na=b"
+        )
+        answer = read_answer(sock, HEADER_SECONDS + MARGIN)
+        waited = time.monotonic() - started
+        assert answer.status == 408
+        assert answer.envelope()["response"]["desc"] == "Unknown error: the body took too long"
         closed_within(sock, MARGIN)
     assert waited >= HEADER_SECONDS * 0.9
 

@@ -5,8 +5,9 @@ rest, so a few connections trickling headers can fill memory or hold the server.
 the request line and headers are bounded in bytes, in count and in time, and the open
 connections in number. The server's own answers carry the API's JSON envelope.
 
-Each connection keeps one deadline: for its headers while they arrive, for its next
-request while it idles between requests, none while a request runs. The server looks
+Each connection keeps one deadline: for its headers while they arrive, for its body
+while that arrives, for its next request while it idles between requests, none while
+the application works on a request. The server looks
 for connections past their deadline a few times a second (`expire_if_due`), so no
 request pays for starting and stopping timers.
 """
@@ -38,6 +39,7 @@ class HttpLimits:
     max_header_bytes: int
     max_header_count: int
     header_timeout: float
+    body_timeout: float
     keep_alive: float
     max_connections: int
     shutdown_grace: float
@@ -71,6 +73,7 @@ HEADERS_TOO_LARGE = Refusal(
 TOO_MANY_HEADERS = Refusal(431, ErrorCode.BAD_ARGUMENTS, "Bad arguments: too many headers")
 # -1 tells clients to try again.
 HEADERS_TIMED_OUT = Refusal(408, ErrorCode.UNKNOWN, "Unknown error: headers took too long")
+BODY_TIMED_OUT = Refusal(408, ErrorCode.UNKNOWN, "Unknown error: the body took too long")
 TOO_MANY_CONNECTIONS = Refusal(503, ErrorCode.UNKNOWN, "Unknown error: too many connections")
 SHUTTING_DOWN = Refusal(503, ErrorCode.UNKNOWN, "Unknown error: the server is shutting down")
 
@@ -98,6 +101,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         # Waiting for the next request on a kept-alive connection.
         self._idle = False
+        # Between the end of a request's headers and the end of its body.
+        self._in_body = False
         self._deadline = math.inf
         self._refusal: Refusal | None = None
 
@@ -141,7 +146,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        self._deadline = math.inf
+        # A body that trickles in would hold the connection as a slow header would.
+        self._deadline = self.loop.time() + self.limits.body_timeout
+        self._in_body = True
         self._in_head = False
         # Bytes received is an upper bound of the headers' size (it may include a body),
         # so only a request over it needs counting exactly.
@@ -154,6 +161,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._in_head = True
+        self._in_body = False
+        self._deadline = math.inf
         # uvicorn's own, inlined: a call through super() costs a measurable part of
         # a request here. No upgrade is ever served (ws="none").
         if self.cycle.response_complete:
@@ -179,7 +188,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         """Close the connection if what it waits for is overdue."""
         if now < self._deadline or self.transport.is_closing():
             return
-        if self._idle or self._head_bytes == 0:
+        if self._in_body:
+            self._close_with(BODY_TIMED_OUT)
+        elif self._idle or self._head_bytes == 0:
             # Nothing was asked, so nothing is answered: a client that sends a request on
             # this connection just now would take an answer for the reply to it.
             self.transport.close()

@@ -32,7 +32,7 @@ class LimitedServer(uvicorn.Server):
 
     def __init__(self, config: uvicorn.Config, limits: HttpLimits) -> None:
         super().__init__(config)
-        shortest = min(limits.header_timeout, limits.keep_alive)
+        shortest = min(limits.header_timeout, limits.body_timeout, limits.keep_alive)
         self._ticks_per_check = max(1, round(shortest / CHECKS_PER_TIMEOUT / TICK))
 
     async def on_tick(self, counter: int) -> bool:
@@ -49,6 +49,7 @@ def http_limits(settings: Settings) -> HttpLimits:
         max_header_bytes=settings.max_header_bytes,
         max_header_count=settings.max_header_count,
         header_timeout=settings.header_timeout_seconds,
+        body_timeout=settings.body_timeout_seconds,
         keep_alive=settings.keep_alive_seconds,
         max_connections=settings.max_connections,
         shutdown_grace=settings.shutdown_grace_seconds,
