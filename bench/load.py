@@ -452,13 +452,16 @@ def outbox_size(database_url: str | None, data_dir: Path) -> int:
         import sqlite3
 
         with contextlib.closing(sqlite3.connect(data_dir / "landline.db", timeout=30)) as conn:
-            return int(conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+            query = "SELECT count(*) FROM messages WHERE due_at IS NOT NULL"
+            return int(conn.execute(query).fetchone()[0])
     import psycopg
 
     schema = re.search(r"search_path%3D(\w+)", database_url)
     assert schema is not None
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        row = conn.execute(f"SELECT count(*) FROM {schema.group(1)}.outbox").fetchone()
+        row = conn.execute(
+            f"SELECT count(*) FROM {schema.group(1)}.messages WHERE due_at IS NOT NULL"
+        ).fetchone()
         return int(row[0]) if row else 0
 
 

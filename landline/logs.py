@@ -44,3 +44,5 @@ def configure(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.getLevelName(level.upper()))
+    # Every start runs the migrations; that nothing was to be done is not news.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))

@@ -26,6 +26,7 @@ from landline.settings import Settings
 from landline.store import work
 from landline.store.access import Store
 from landline.store.database import sqlite_url
+from landline.supervisor import WorkerProcess
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,15 @@ class Runtime:
     """Owns the store and, when `workers` is set, the dispatcher and connectors."""
 
     def __init__(
-        self, settings: Settings, *, clock: Clock | None = None, workers: bool = True
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        workers: bool = True,
+        worker_process: bool = False,
     ) -> None:
+        """`workers` runs them in this process; `worker_process` in a child of it (what
+        `landline serve` does, so that the API and the workers each have a core)."""
         self.settings = settings
         self.clock = clock or SystemClock()
         self.routes = RouteTable.parse(settings.routes)
@@ -58,7 +66,6 @@ class Runtime:
             self.clock,
             receipt_delay_ms=settings.sim_receipt_delay_ms,
             poll_ms=settings.poll_interval_ms,
-            lease_ms=lease_ms,
         )
         self.connectors: dict[str, Connector] = {self.simulator.name: self.simulator}
         self.dispatcher = Dispatcher(
@@ -81,10 +88,14 @@ class Runtime:
             max_keys=settings.login_throttle_keys,
         )
         self.trusted_proxies = parse_networks(settings.trusted_proxies)
+        self.worker_process = WorkerProcess(settings.data_dir) if worker_process else None
         self._workers_lock: IO[bytes] | None = None
 
     def services(self) -> Services:
-        notify = self.dispatcher.wake if self.workers else _nothing
+        if self.worker_process is not None:
+            notify = self.worker_process.wake
+        else:
+            notify = self.dispatcher.wake if self.workers else _nothing
         return Services(
             store=self.store,
             clock=self.clock,
@@ -106,6 +117,8 @@ class Runtime:
         await self.start()
 
     async def start(self) -> None:
+        if self.worker_process is not None:
+            await self.worker_process.start()
         if not self.workers:
             return
         if self.store.is_sqlite:
@@ -121,6 +134,8 @@ class Runtime:
         log.info("workers started (node %s)", self.store.node)
 
     async def stop(self) -> None:
+        if self.worker_process is not None:
+            await self.worker_process.stop()
         if self.workers:
             await self.receipt_timeouts.stop()
             await self.dispatcher.stop()

@@ -27,7 +27,6 @@ import httpx
 import psycopg
 import pytest
 from conftest import PG_ADMIN_URL, Landline, free_port, postgres_schema, start_landline
-from sqlalchemy import func, select
 
 from landline.carriers.simulator import SimulatorConnector
 from landline.core.clock import ManualClock
@@ -35,7 +34,7 @@ from landline.core.status import FINAL_STATUSES
 from landline.dispatch import dispatcher as dispatcher_module
 from landline.runtime import Runtime
 from landline.settings import Settings
-from landline.store.schema import outbox
+from landline.store import outbox
 
 LINE = "2065550123"
 
@@ -48,20 +47,17 @@ def count_handovers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     handed: list[int] = []
     submit = SimulatorConnector.submit
 
-    async def counting(self: SimulatorConnector, submission: Any) -> Any:
-        handed.append(submission.message_id)
-        return await submit(self, submission)
+    async def counting(self: SimulatorConnector, batch: Any) -> Any:
+        handed.extend(submission.message_id for submission in batch)
+        async for done in submit(self, batch):
+            yield done
 
     monkeypatch.setattr(SimulatorConnector, "submit", counting)
     return handed
 
 
 def outbox_left(server: Landline) -> int:
-    return int(
-        server.store.read_sync(
-            lambda c: c.execute(select(func.count()).select_from(outbox)).scalar_one()
-        )
-    )
+    return int(server.store.read_sync(outbox.waiting))
 
 
 def history(server: Landline, session: str, message_id: int) -> list[int]:
@@ -113,7 +109,7 @@ def test_death_between_submit_and_record_sends_once(
     try:
         # On PostgreSQL the dead process's lease must run out first; on SQLite the
         # server took every lease back when it started.
-        manual_clock.advance(seconds=second.runtime.settings.lease_seconds + 1)
+        manual_clock.advance(ms=second.runtime.dispatcher.lease_ms + 1000)
         second.settle()
         manual_clock.advance(seconds=1)
         second.settle()

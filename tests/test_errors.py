@@ -19,7 +19,7 @@ from sqlalchemy import Connection, func, select
 from landline.api.envelope import TOO_LARGE_PAGE
 from landline.core import sessions
 from landline.store import lines
-from landline.store.schema import contacts, conversations, events, messages, outbox
+from landline.store.schema import contacts, conversations, events, messages
 
 BAD_ARGUMENTS = -703
 _line_numbers = itertools.count(2000)
@@ -60,7 +60,7 @@ def state(server: Landline, line: Line) -> dict[str, Any]:
             table.name: connection.execute(
                 select(func.count()).select_from(table).where(table.c.device_id == line.device_id)
             ).scalar_one()
-            for table in (messages, outbox, events, contacts, conversations)
+            for table in (messages, events, contacts, conversations)
         }
         rows = connection.execute(
             select(

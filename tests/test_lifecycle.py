@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from landline.carriers.base import InboundText, Receipt
 from landline.core.status import FINAL_STATUSES
-from landline.store.schema import events, outbox
+from landline.store.schema import events, messages
 
 LINE = "2065550123"
 # A valid number outside North America, from the numbering library's own examples.
@@ -52,8 +52,8 @@ def event_kinds(server: Landline, message_id: int) -> list[str]:
 def outbox_row(server: Landline, message_id: int) -> Any:
     return server.store.read_sync(
         lambda c: c.execute(
-            select(outbox.c.attempts, outbox.c.available_at).where(
-                outbox.c.message_id == message_id
+            select(messages.c.attempts, messages.c.due_at.label("available_at")).where(
+                messages.c.id == message_id, messages.c.due_at.is_not(None)
             )
         ).one_or_none()
     )

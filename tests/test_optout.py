@@ -12,9 +12,9 @@ from sqlalchemy import func, select, update
 
 from landline.core import numbers, optout
 from landline.core.clock import ManualClock
-from landline.store import contacts
+from landline.store import contacts, outbox
 from landline.store.schema import contacts as contacts_table
-from landline.store.schema import events, outbox, sim_inbound, sim_submissions
+from landline.store.schema import events, sim_inbound, sim_submissions
 
 LINE = "2065550123"
 OTHER_LINE = "2065550199"
@@ -24,13 +24,14 @@ HELP_TEXT = "Acme help: call 206-555-0123"  # what conftest's add_line stores
 def _pending(connection: Any, now: int) -> int:
     """Work due now: outbox rows, receipts the network owes, texts not yet taken in."""
     queries = [
-        select(func.count()).select_from(outbox).where(outbox.c.available_at <= now),
         select(func.count())
         .select_from(sim_submissions)
         .where(sim_submissions.c.done.is_(False), sim_submissions.c.due_at <= now),
         select(func.count()).select_from(sim_inbound).where(sim_inbound.c.done.is_(False)),
     ]
-    return sum(int(connection.execute(query).scalar_one()) for query in queries)
+    return outbox.waiting(connection, now) + sum(
+        int(connection.execute(query).scalar_one()) for query in queries
+    )
 
 
 def _settle(landline: Landline) -> None:

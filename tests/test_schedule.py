@@ -50,9 +50,10 @@ def count_handovers(server: Landline) -> list[int]:
     handed: list[int] = []
     submit = simulator.submit
 
-    async def counting(submission: Any) -> Any:
-        handed.append(submission.message_id)
-        return await submit(submission)
+    async def counting(batch: Any) -> Any:
+        handed.extend(submission.message_id for submission in batch)
+        async for done in submit(batch):
+            yield done
 
     simulator.submit = counting  # type: ignore[method-assign]
     return handed

@@ -27,7 +27,7 @@ from landline.api.shapes import (
 from landline.core import outbound, times
 from landline.core.lines import LineState
 from landline.core.status import ErrorCode, describe
-from landline.store import messages, sends, statuses
+from landline.store import messages, sends
 from landline.store.lines import Line
 
 DEFAULT_PAGE = 20
@@ -146,8 +146,7 @@ def _check_schedule(when: int | None, now: int) -> int | None:
 
 
 def render_many(connection: Connection, rows: Sequence[Any], line: Line) -> list[Message]:
-    histories = statuses.history(connection, [row.id for row in rows])
-    return [render.message(row, line, histories[row.id]) for row in rows]
+    return [render.message(row, line) for row in rows]
 
 
 async def list_(call: Call, args: Page) -> MessageList:

@@ -9,7 +9,7 @@ from sqlalchemy import Row
 from landline.api.shapes import Contact, Conversation, Message
 from landline.core import numbers, times
 from landline.core.directions import Direction
-from landline.core.status import describe, is_final
+from landline.core.status import describe, is_final, lifecycle
 from landline.store.lines import Line
 
 # The simulated and SMPP networks are SMS.
@@ -27,7 +27,7 @@ _TRANSMISSION: dict[int, Literal["QUEUED", "SENT", "DELIVERED", "ERROR"]] = {
 }
 
 
-def message(row: Row[Any], line: Line, history: list[tuple[int, int]] | None = None) -> Message:
+def message(row: Row[Any], line: Line) -> Message:
     """A message object: every field of the webhook payload, plus what clients read."""
     tz = line.timezone
     outbound = row.direction == Direction.OUTBOUND
@@ -79,7 +79,9 @@ def message(row: Row[Any], line: Line, history: list[tuple[int, int]] | None = N
         "dateDelivered": times.render(row.delivered_at, tz),
         "statusHistory": [
             {"statusCode": code, "statusDesc": describe(code), "date": times.render(at, tz)}
-            for code, at in (history or [])
+            for code, at in lifecycle(
+                status, outbound, row.created_at, row.sent_at, row.ended_at
+            )
         ],
     }
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
+
+from sqlalchemy import Connection
 
 
 @dataclass(frozen=True)
@@ -13,6 +16,7 @@ class Submission:
     source: str  # E.164 of the line
     destination: str  # E.164 of the contact
     body: str
+    # 1 for the first time the text is handed over; more after retries or a crash.
     attempt: int
 
 
@@ -32,6 +36,14 @@ class SubmitResult:
 
 
 @dataclass(frozen=True)
+class Submitted:
+    """What became of one submission."""
+
+    submission: Submission
+    result: SubmitResult
+
+
+@dataclass(frozen=True)
 class Receipt:
     message_id: int
     delivered: bool
@@ -48,10 +60,17 @@ class InboundText:
 
 
 class CarrierSink(Protocol):
-    """Where a connector reports what the network tells it. Both calls are idempotent,
+    """Where a connector reports what the network tells it. Every call is idempotent,
     so a connector may repeat a report it is unsure was taken."""
 
     async def receipts(self, connector: str, receipts: list[Receipt]) -> None: ...
+
+    def record_receipts(
+        self, connection: Connection, connector: str, receipts: list[Receipt]
+    ) -> None:
+        """`receipts`, inside the caller's transaction: for a connector whose own memory
+        is the store, so that taking a receipt and applying it are one commit."""
+        ...
 
     async def inbound(self, connector: str, texts: list[InboundText]) -> None: ...
 
@@ -61,9 +80,11 @@ class Connector(Protocol):
 
     async def start(self, sink: CarrierSink) -> None: ...
 
-    async def submit(self, submission: Submission) -> SubmitResult:
-        """Hand one text to the carrier. Submitting the same message id again must not
-        send it twice."""
+    def submit(self, batch: Sequence[Submission]) -> AsyncIterator[Submitted]:
+        """Hand texts to the carrier, all at once or as its window allows; yield each
+        one's result as soon as it is known, in any order. Submitting the same message
+        id again must not send it twice where the carrier can tell; the dispatcher
+        gives up waiting on results after a while and tries those texts again later."""
         ...
 
     async def stop(self) -> None: ...

@@ -1,8 +1,8 @@
 """A simulated phone network, built in, for development, demos and tests.
 
-It keeps its own memory in the store (texts it owes a receipt for, texts its handsets
-sent), so it survives a restart like a real network would. Number rules, by the last
-four digits of the destination:
+It keeps its own memory in the store (store/simulator.py: texts it owes a receipt for,
+texts its handsets sent), so it survives a restart like a real network would. Number
+rules, by the last four digits of the destination:
 
 - 0001: undeliverable; the receipt reports an error (status 7)
 - 0002: never confirms; no receipt ever comes
@@ -17,7 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
 
 from landline.carriers.base import (
     CarrierSink,
@@ -26,6 +30,7 @@ from landline.carriers.base import (
     Submission,
     SubmitOutcome,
     SubmitResult,
+    Submitted,
 )
 from landline.core.clock import Clock
 from landline.store import lines
@@ -64,14 +69,11 @@ def behaviour_for(destination: str, attempt: int) -> Behaviour:
 class SimulatorConnector:
     name = NAME
 
-    def __init__(
-        self, store: Store, clock: Clock, *, receipt_delay_ms: int, poll_ms: int, lease_ms: int
-    ) -> None:
+    def __init__(self, store: Store, clock: Clock, *, receipt_delay_ms: int, poll_ms: int) -> None:
         self._store = store
         self._clock = clock
         self._delay = receipt_delay_ms
         self._poll = poll_ms / 1000
-        self._lease = lease_ms
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         # One round at a time, so a caller's round waits for the background one to
@@ -90,26 +92,28 @@ class SimulatorConnector:
     def wake(self) -> None:
         self._wake.set()
 
-    async def submit(self, submission: Submission) -> SubmitResult:
-        rule = behaviour_for(submission.destination, submission.attempt)
-        if rule.submit is SubmitOutcome.RETRY:
-            return SubmitResult(SubmitOutcome.RETRY, reason="simulated network busy")
-        if rule.submit is SubmitOutcome.REJECTED:
-            return SubmitResult(
-                SubmitOutcome.REJECTED, reason="simulated network rejected the text"
-            )
-        due = self._clock.now_ms() + self._delay * rule.delay_factor
-        row = {
-            "message_id": submission.message_id,
-            "source": submission.source,
-            "destination": submission.destination,
-            "body": submission.body,
-            "outcome": rule.outcome,
-            "due_at": due,
-            "done": rule.outcome == "silent",
-        }
-        await self._store.write_merged(network.remember, row)
-        return SubmitResult(SubmitOutcome.ACCEPTED, carrier_ref=f"sim-{submission.message_id}")
+    async def submit(self, batch: Sequence[Submission]) -> AsyncIterator[Submitted]:
+        """The whole batch in one write: the network notes every text it accepts."""
+        now = self._clock.now_ms()
+        results, remembered = [], []
+        for submission in batch:
+            rule = behaviour_for(submission.destination, submission.attempt)
+            if rule.submit is SubmitOutcome.RETRY:
+                result = SubmitResult(SubmitOutcome.RETRY, reason="simulated network busy")
+            elif rule.submit is SubmitOutcome.REJECTED:
+                result = SubmitResult(
+                    SubmitOutcome.REJECTED, reason="simulated network rejected the text"
+                )
+            else:
+                result = SubmitResult(
+                    SubmitOutcome.ACCEPTED, carrier_ref=f"sim-{submission.message_id}"
+                )
+                remembered.append(_memory(submission, rule, now + self._delay * rule.delay_factor))
+            results.append(Submitted(submission, result))
+        if remembered:
+            await self._store.write(lambda c: network.remember(c, remembered))
+        for done in results:
+            yield done
 
     async def run_once(self, sink: CarrierSink) -> int:
         """Report every due receipt and handset text; returns how many were reported."""
@@ -118,18 +122,9 @@ class SimulatorConnector:
 
     async def _round_once(self, sink: CarrierSink) -> int:
         now = self._clock.now_ms()
-        due = await self._store.write(
-            lambda c: network.claim_receipts(c, now=now, lease_ms=self._lease, limit=BATCH)
-        )
-        if due:
-            receipts = [
-                Receipt(r.message_id, r.outcome == "delivered", max(r.due_at, 0)) for r in due
-            ]
-            await sink.receipts(NAME, receipts)
-            ids = [r.message_id for r in due]
-            await self._store.write(lambda c: network.finish_receipts(c, ids))
+        receipts = await self._store.write(lambda c: _deliver_receipts(c, sink, now))
         sent = await self._store.write(
-            lambda c: network.claim_handset_texts(c, now=now, lease_ms=self._lease, limit=BATCH)
+            lambda c: network.claim_handset_texts(c, now=now, lease_ms=LEASE_MS, limit=BATCH)
         )
         if sent:
             texts = [
@@ -139,7 +134,7 @@ class SimulatorConnector:
             await sink.inbound(NAME, texts)
             text_ids = [r.id for r in sent]
             await self._store.write(lambda c: network.finish_handset_texts(c, text_ids))
-        return len(due) + len(sent)
+        return receipts + len(sent)
 
     async def _run(self, sink: CarrierSink) -> None:
         while True:
@@ -156,6 +151,33 @@ class SimulatorConnector:
                 # Receipts are falling due one after another: report them in rounds
                 # of many, since each round costs the writer the same few statements.
                 await asyncio.sleep(GATHER_S)
+
+
+# Handset texts are handed to the sink outside the transaction that took them; a
+# process that dies in between leaves them to be taken again after this.
+LEASE_MS = 30_000
+
+
+def _memory(submission: Submission, rule: Behaviour, due_at: int) -> dict[str, Any]:
+    return {
+        "message_id": submission.message_id,
+        "source": submission.source,
+        "destination": submission.destination,
+        "body": submission.body,
+        "outcome": rule.outcome,
+        "due_at": due_at,
+        "done": rule.outcome == "silent",
+    }
+
+
+def _deliver_receipts(connection: Connection, sink: CarrierSink, now: int) -> int:
+    """Take the receipts due now and apply them, in one transaction: the network's
+    memory and the messages cannot disagree, whatever dies when."""
+    due = network.take_due_receipts(connection, now=now, limit=BATCH)
+    if due:
+        receipts = [Receipt(r.message_id, r.outcome == "delivered", max(r.due_at, 0)) for r in due]
+        sink.record_receipts(connection, NAME, receipts)
+    return len(due)
 
 
 def handset_sends(store: Store, *, source: str, line: str, body: str) -> bool:

@@ -38,7 +38,7 @@ def serve(
     # Bind first, so a taken port is one clear line, not a banner followed by a server
     # that never was.
     listener = _listen(settings.host, settings.port)
-    runtime = Runtime(settings, workers=not api_only)
+    runtime = Runtime(settings, workers=False, worker_process=not api_only)
     url = f"http://{settings.host}:{listener.getsockname()[1]}"
     if settings.database_url:
         # The URL may carry the database password; show where, never how to get in.
@@ -79,6 +79,7 @@ def worker(data_dir: DataDir = None) -> None:
 
     from landline import logs
     from landline.runtime import Runtime
+    from landline.supervisor import listen_for_wakes
 
     settings = inputs.settings(data_dir)
     logs.configure(settings.log_level)
@@ -90,7 +91,8 @@ def worker(data_dir: DataDir = None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        typer.echo(f"Landline worker running (node {runtime.store.node})")
+        if not listen_for_wakes(loop, runtime.dispatcher.wake, stop.set):
+            typer.echo(f"Landline worker running (node {runtime.store.node})")
         await stop.wait()
         await runtime.stop()
 

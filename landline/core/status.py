@@ -69,3 +69,26 @@ def is_final(status: int) -> bool:
 
 def describe(status: int) -> str:
     return STATUS_DESCRIPTIONS.get(status, "Unknown")
+
+
+def lifecycle(
+    status: int,
+    outbound: bool,
+    created_at: int,
+    sent_at: int | None,
+    ended_at: int | None,
+) -> list[tuple[int, int]]:
+    """Every status a message went through, as (code, when), oldest first.
+
+    A message's statuses follow its lifecycle, so the three times kept on it say them
+    all: an outbound text is queued when created, in progress once a carrier has it,
+    and ends once; an inbound text arrives delivered.
+    """
+    if not outbound:
+        return [(status, created_at)]
+    steps = [(int(Progress.QUEUED), created_at)]
+    if sent_at is not None:
+        steps.append((int(Progress.IN_PROGRESS), sent_at))
+    if ended_at is not None and is_final(status):
+        steps.append((status, ended_at))
+    return steps

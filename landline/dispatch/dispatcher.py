@@ -1,8 +1,11 @@
-"""The dispatcher: claims due outbox rows and hands each text to its carrier connector.
+"""The dispatcher: claims due texts from the outbox and hands them to their carriers.
 
-Scheduled texts are outbox rows that become due at their time, so the same loop sends
-them. A text whose submit result was never recorded (the process died) is claimed again
-when its lease runs out; connectors treat a repeated message id as the same text.
+Scheduled texts are outbox entries that become due at their time, so the same loop
+sends them. A round claims a batch under a lease with a token of its own, hands each
+connector its share at once, and records results as they come back, a few at a time,
+so a slow carrier never holds the record of a fast one. A text whose result was never
+recorded (the process died) is claimed again when its lease runs out; connectors treat
+a repeated message id as the same text where the carrier allows.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Row
@@ -26,11 +30,12 @@ from landline.store.access import Store
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
-# A connector that neither answers nor fails must not hold up every other text: the
-# submit counts as "try again", and the connector de-duplicates by message id if the
-# text did get through.
+BATCH = 500
+# A connector that neither answers nor fails must not hold up every other text: after
+# this long the texts it has not answered for count as "try again".
 SUBMIT_TIMEOUT_S = 30.0
+# Results are recorded once this many have come back (and at the end of the round).
+RECORD_EVERY = 100
 # Under steady traffic, the pause between rounds that lets texts gather. A text
 # after a quiet spell is claimed at once.
 GATHER_S = 0.02
@@ -42,7 +47,7 @@ STOP_GRACE_S = 10.0
 class _Result:
     message_id: int
     # The status to move to; None with retry_at to try again later, None without it
-    # when the carrier already has the text and only the outbox row is left to clear.
+    # when the carrier already has the text and only the outbox entry is left to clear.
     status: int | None
     connector: str | None = None
     carrier_ref: str | None = None
@@ -59,11 +64,13 @@ class Dispatcher:
         *,
         lease_ms: int,
         poll_ms: int,
+        submit_timeout_s: float = SUBMIT_TIMEOUT_S,
     ) -> None:
         self._store = store
         self._clock = clock
         self._routes = routes
         self._connectors = connectors
+        self._submit_timeout = submit_timeout_s
         self._lease = lease_ms
         self._poll = poll_ms / 1000
         self._wake = asyncio.Event()
@@ -72,6 +79,11 @@ class Dispatcher:
         # claimed" really means nothing is in flight here.
         self._round = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def lease_ms(self) -> int:
+        """How long a claim holds its texts unless renewed."""
+        return self._lease
 
     def wake(self) -> None:
         self._wake.set()
@@ -99,18 +111,51 @@ class Dispatcher:
 
     async def _round_once(self) -> int:
         now = self._clock.now_ms()
-        node = self._store.node
+        token = self._store.ids.next_id()
         claimed = await self._store.write(
-            lambda c: outbox.claim_due(c, now=now, lease_ms=self._lease, node=node, limit=BATCH)
+            lambda c: outbox.claim_due(c, now=now, lease_ms=self._lease, token=token, limit=BATCH)
         )
         if not claimed:
             return 0
-        results = await asyncio.gather(*(self._submit(row) for row in claimed))
-        event_ids = self._store.ids.take(len(results))
-        await self._store.write(lambda c: _record(c, results, event_ids, self._clock.now_ms()))
+        recorder = _Recorder(self._store, self._clock, token)
+        shares: dict[str, list[Submission]] = {}
+        for row in claimed:
+            early = self._without_carrier(row)
+            if early is not None:
+                recorder.add(early)
+                continue
+            name = self._routes.connector_for(row.contact_number)
+            assert name is not None and name in self._connectors
+            shares.setdefault(name, []).append(
+                Submission(row.id, row.line_number, row.contact_number, row.body, row.attempts)
+            )
+        # While carriers take their time, the lease is renewed, so no other worker takes
+        # the texts over while their results are on their way; a worker that dies stops
+        # renewing, and its texts are free again one lease later.
+        renewing = asyncio.create_task(self._renew(token, [row.id for row in claimed]))
+        try:
+            await asyncio.gather(
+                *(self._hand_over(name, share, recorder) for name, share in shares.items())
+            )
+        finally:
+            renewing.cancel()
+        await recorder.finish()
         return len(claimed)
 
-    async def _submit(self, row: Row[Any]) -> _Result:
+    async def _renew(self, token: int, message_ids: list[int]) -> None:
+        while True:
+            await asyncio.sleep(self._lease / 3000)
+            await self._store.write(
+                partial(
+                    outbox.renew,
+                    message_ids=message_ids,
+                    token=token,
+                    until=self._clock.now_ms() + self._lease,
+                )
+            )
+
+    def _without_carrier(self, row: Row[Any]) -> _Result | None:
+        """The result of a claimed text that no carrier is to see, if it is one."""
         if row.status != Progress.QUEUED:
             # A receipt got here first (the process died before recording its submit):
             # the carrier has the text, and submitting it again could send it twice.
@@ -120,25 +165,35 @@ class Dispatcher:
             # to be retried): it ends as if they had opted out before.
             return _Result(row.id, int(ErrorCode.RECIPIENT_SENT_STOP))
         name = self._routes.connector_for(row.contact_number)
-        connector = self._connectors.get(name) if name else None
-        if connector is None:
+        if name is None or name not in self._connectors:
             return _Result(row.id, int(ErrorCode.UNABLE_TO_DETERMINE_CARRIER))
-        submission = Submission(row.id, row.line_number, row.contact_number, row.body, row.attempts)
+        return None
+
+    async def _hand_over(self, name: str, share: list[Submission], recorder: _Recorder) -> None:
+        waiting = {submission.message_id: submission for submission in share}
         try:
-            result = await asyncio.wait_for(connector.submit(submission), SUBMIT_TIMEOUT_S)
+            async with asyncio.timeout(self._submit_timeout):
+                async for done in self._connectors[name].submit(share):
+                    if waiting.pop(done.submission.message_id, None) is not None:
+                        recorder.add(self._result(name, done.submission, done.result))
         except TimeoutError:
-            log.warning("connector %s did not answer for message %s in time", name, row.id)
-            result = SubmitResult(SubmitOutcome.RETRY, reason="connector timeout")
+            log.warning("connector %s left %d texts unanswered in time", name, len(waiting))
         except Exception:
-            log.exception("connector %s failed to submit message %s", name, row.id)
-            result = SubmitResult(SubmitOutcome.RETRY, reason="connector error")
+            log.exception("connector %s failed to submit %d texts", name, len(waiting))
+        for submission in waiting.values():
+            unanswered = SubmitResult(SubmitOutcome.RETRY, reason="no answer from the connector")
+            recorder.add(self._result(name, submission, unanswered))
+
+    def _result(self, name: str, submission: Submission, result: SubmitResult) -> _Result:
         if result.outcome is SubmitOutcome.ACCEPTED:
-            return _Result(row.id, int(Progress.IN_PROGRESS), name, result.carrier_ref)
-        if result.outcome is SubmitOutcome.RETRY and row.attempts < CARRIER_MAX_ATTEMPTS:
-            retry_at = self._clock.now_ms() + carrier_retry_delay_ms(row.attempts)
-            return _Result(row.id, None, retry_at=retry_at)
-        log.info("message %s not sent: %s", row.id, result.reason)
-        return _Result(row.id, int(Progress.ERROR_CONFIRMED), name)
+            return _Result(
+                submission.message_id, int(Progress.IN_PROGRESS), name, result.carrier_ref
+            )
+        if result.outcome is SubmitOutcome.RETRY and submission.attempt < CARRIER_MAX_ATTEMPTS:
+            retry_at = self._clock.now_ms() + carrier_retry_delay_ms(submission.attempt)
+            return _Result(submission.message_id, None, retry_at=retry_at)
+        log.info("message %s not sent: %s", submission.message_id, result.reason)
+        return _Result(submission.message_id, int(Progress.ERROR_CONFIRMED), name)
 
     async def _run(self) -> None:
         while True:
@@ -157,15 +212,49 @@ class Dispatcher:
                     await asyncio.sleep(GATHER_S)
 
 
-def _record(connection: Connection, results: list[_Result], event_ids: list[int], now: int) -> None:
-    finished: list[int] = []
+class _Recorder:
+    """Writes a round's results as they come back, a batch at a time."""
+
+    def __init__(self, store: Store, clock: Clock, token: int) -> None:
+        self._store = store
+        self._clock = clock
+        self._token = token
+        self._pending: list[_Result] = []
+        self._writes: list[asyncio.Task[None]] = []
+
+    def add(self, result: _Result) -> None:
+        self._pending.append(result)
+        if len(self._pending) >= RECORD_EVERY:
+            self._flush()
+
+    def _flush(self) -> None:
+        results, self._pending = self._pending, []
+        event_ids = self._store.ids.take(len(results))
+        token, now = self._token, self._clock.now_ms()
+        self._writes.append(
+            asyncio.ensure_future(
+                self._store.write(lambda c: _record(c, results, event_ids, token, now))
+            )
+        )
+
+    async def finish(self) -> None:
+        if self._pending:
+            self._flush()
+        await asyncio.gather(*self._writes)
+
+
+def _record(
+    connection: Connection, results: list[_Result], event_ids: list[int], token: int, now: int
+) -> None:
+    retries: list[tuple[int, int]] = []
+    already_sent: list[int] = []
     changes: list[statuses.StatusChange] = []
     for result, event_id in zip(results, event_ids, strict=True):
-        if result.status is None and result.retry_at is not None:
-            outbox.retry_at(connection, result.message_id, result.retry_at)
-            continue
-        finished.append(result.message_id)
         if result.status is None:
+            if result.retry_at is not None:
+                retries.append((result.message_id, result.retry_at))
+            else:
+                already_sent.append(result.message_id)
             continue
         changes.append(
             statuses.StatusChange(
@@ -175,8 +264,12 @@ def _record(connection: Connection, results: list[_Result], event_ids: list[int]
                 event_id=event_id,
                 connector=result.connector,
                 carrier_ref=result.carrier_ref,
+                leave_queue=True,
             )
         )
-    # One statement per table for the whole round, not one per text.
-    outbox.finish(connection, finished)
-    statuses.advance(connection, changes)
+    # One statement per table for the whole batch, not one per text.
+    moved = statuses.advance(connection, changes)
+    # A text whose status did not move (a receipt got there first) leaves the queue too.
+    already_sent.extend(c.message_id for c, did in zip(changes, moved, strict=True) if not did)
+    outbox.leave(connection, already_sent, token)
+    outbox.retry_at(connection, retries, token)

@@ -33,43 +33,41 @@ class CarrierEvents:
         self._on_outbound = on_outbound
 
     async def receipts(self, connector: str, receipts: list[Receipt]) -> None:
+        await self._store.write(lambda c: self.record_receipts(c, connector, receipts))
+
+    def record_receipts(
+        self, connection: Connection, connector: str, receipts: list[Receipt]
+    ) -> None:
+        # Read the clock inside the transaction: writes are serialized, so a receipt that
+        # commits after the dispatcher's record of the submit is also dated after it.
+        now = self._clock.now_ms()
         event_ids = self._store.ids.take(2 * len(receipts))
-
-        def apply(connection: Connection) -> None:
-            # Read the clock inside the transaction: writes are serialized, so a receipt
-            # that commits after the dispatcher's record of the submit is also dated
-            # after it, and the history never shows 6 before 1.
-            now = self._clock.now_ms()
-            changes: list[statuses.StatusChange] = []
-            for index, receipt in enumerate(receipts):
-                status = (
-                    Progress.DELIVERED_BY_RECEIPT
-                    if receipt.delivered
-                    else Progress.ERROR_BY_RECEIPT
+        changes: list[statuses.StatusChange] = []
+        for index, receipt in enumerate(receipts):
+            status = (
+                Progress.DELIVERED_BY_RECEIPT if receipt.delivered else Progress.ERROR_BY_RECEIPT
+            )
+            # A receipt can overtake the dispatcher's own record of the submit.
+            changes.append(
+                statuses.StatusChange(
+                    message_id=receipt.message_id,
+                    status=int(Progress.IN_PROGRESS),
+                    at=now,
+                    event_id=event_ids[2 * index],
+                    connector=connector,
+                    only_from=int(Progress.QUEUED),
                 )
-                # A receipt can overtake the dispatcher's own record of the submit.
-                changes.append(
-                    statuses.StatusChange(
-                        message_id=receipt.message_id,
-                        status=int(Progress.IN_PROGRESS),
-                        at=now,
-                        event_id=event_ids[2 * index],
-                        connector=connector,
-                        only_from=int(Progress.QUEUED),
-                    )
+            )
+            changes.append(
+                statuses.StatusChange(
+                    message_id=receipt.message_id,
+                    status=int(status),
+                    at=now,
+                    event_id=event_ids[2 * index + 1],
                 )
-                changes.append(
-                    statuses.StatusChange(
-                        message_id=receipt.message_id,
-                        status=int(status),
-                        at=now,
-                        event_id=event_ids[2 * index + 1],
-                    )
-                )
-            # All of a round's receipts with one statement per table.
-            statuses.advance(connection, changes)
-
-        await self._store.write(apply)
+            )
+        # All of a round's receipts with one statement per table.
+        statuses.advance(connection, changes)
 
     async def inbound(self, connector: str, texts: list[InboundText]) -> None:
         replies = False

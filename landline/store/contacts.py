@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Row, func, select, update
 from landline.core.events import EventKind
 from landline.store import events
 from landline.store.bulk import execute_many
-from landline.store.schema import contacts, messages, opt_outs, outbox
+from landline.store.schema import contacts, messages, opt_outs
 from landline.store.statements import insert_for_upsert
 
 EDITABLE = ("first_name", "last_name", "email", "notes", "city", "state", "zipcode", "birthday")
@@ -193,25 +193,21 @@ def set_opt_out(
 def withdraw_waiting_sends(
     connection: Connection, device_id: int, number: str, now: int
 ) -> list[int]:
-    """Take back outbound messages to `number` that no dispatcher holds (scheduled ones,
-    ones waiting to be retried); returns their ids. A message already being handed to a
-    carrier is left alone: the lease is checked in the delete itself, so a dispatcher
+    """Take out of the outbox the texts to `number` that no dispatcher holds (scheduled
+    ones, ones waiting to be retried); returns their ids. A text already being handed to
+    a carrier is left alone: the lease is checked in the update itself, so a dispatcher
     claiming a row at this moment keeps it."""
-    # Driven from the outbox, which holds only texts not yet handed over.
-    to_number = (
-        select(outbox.c.message_id)
-        .join(messages, messages.c.id == outbox.c.message_id)
-        .where(outbox.c.device_id == device_id, messages.c.contact_number == number)
-    )
     return sorted(
         connection.scalars(
-            outbox.delete()
+            update(messages)
             .where(
-                outbox.c.device_id == device_id,
-                outbox.c.message_id.in_(to_number),
-                outbox.c.lease_until.is_(None) | (outbox.c.lease_until < now),
+                messages.c.due_at.is_not(None),
+                messages.c.device_id == device_id,
+                messages.c.contact_number == number,
+                messages.c.lease_until.is_(None) | (messages.c.lease_until < now),
             )
-            .returning(outbox.c.message_id)
+            .values(due_at=None, lease_until=None, lease_token=None)
+            .returning(messages.c.id)
         )
     )
 

@@ -9,7 +9,7 @@ from landline.core.events import EventKind
 from landline.core.status import Progress
 from landline.store import contacts as address_book
 from landline.store import conversations, events
-from landline.store.schema import message_status, messages
+from landline.store.schema import messages
 from landline.store.statements import insert_or_ignore
 
 
@@ -48,6 +48,7 @@ def record_inbound(
             carrier_ref=carrier_ref,
             created_at=at,
             updated_at=at,
+            ended_at=at,
             delivered_at=at,
         )
         .returning(messages.c.id)
@@ -56,10 +57,6 @@ def record_inbound(
         return False
     address_book.ensure(
         connection, [address_book.new_row(device_id, contact_number, contact_id, at)]
-    )
-    connection.execute(
-        message_status.insert(),
-        {"message_id": message_id, "status": int(Progress.DELIVERY_CONFIRMED), "at": at},
     )
     received = events.row(
         event_id,

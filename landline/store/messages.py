@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, case, delete, func, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, case, func, select, update
 
 from landline.core.directions import Direction
 from landline.core.events import EventKind
 from landline.core.status import Progress
 from landline.store import events
 from landline.store.bulk import execute_many
-from landline.store.schema import conversations, messages, outbox
+from landline.store.schema import conversations, messages
 
 
 def get(connection: Connection, device_id: int, message_id: int) -> Row[Any] | None:
@@ -186,19 +186,18 @@ def scheduled(
     many there are in all."""
     where = and_(
         messages.c.device_id == device_id,
+        messages.c.due_at.is_not(None),
         messages.c.scheduled_at.is_not(None),
         messages.c.status == int(Progress.QUEUED),
-        messages.c.canceled_at.is_(None),
     )
-    waiting = select(messages).join(outbox, outbox.c.message_id == messages.c.id).where(where)
     rows = connection.execute(
-        waiting.order_by(messages.c.scheduled_at, messages.c.id).offset(start).limit(limit)
-    ).all()
-    size = connection.execute(
-        select(func.count())
-        .select_from(messages.join(outbox, outbox.c.message_id == messages.c.id))
+        select(messages)
         .where(where)
-    ).scalar_one()
+        .order_by(messages.c.scheduled_at, messages.c.id)
+        .offset(start)
+        .limit(limit)
+    ).all()
+    size = connection.execute(select(func.count()).select_from(messages).where(where)).scalar_one()
     return list(rows), int(size)
 
 
@@ -215,12 +214,11 @@ def cancel_scheduled(
     """
     waiting = set(
         connection.scalars(
-            select(outbox.c.message_id)
-            .join(messages, messages.c.id == outbox.c.message_id)
-            .where(
-                outbox.c.device_id == device_id,
-                outbox.c.message_id.in_(message_ids),
-                outbox.c.lease_until.is_(None),
+            select(messages.c.id).where(
+                messages.c.device_id == device_id,
+                messages.c.id.in_(message_ids),
+                messages.c.due_at.is_not(None),
+                messages.c.lease_until.is_(None),
                 messages.c.scheduled_at.is_not(None),
             )
         )
@@ -229,11 +227,10 @@ def cancel_scheduled(
     if missing:
         return missing
     canceled = sorted(waiting)
-    connection.execute(delete(outbox).where(outbox.c.message_id.in_(canceled)))
     connection.execute(
         update(messages)
         .where(messages.c.id.in_(canceled))
-        .values(canceled_at=at, deleted_at=at, updated_at=at)
+        .values(canceled_at=at, deleted_at=at, updated_at=at, due_at=None)
     )
     events.record(
         connection,

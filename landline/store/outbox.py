@@ -1,32 +1,36 @@
-"""The outbox: one row per outbound text not yet handed to a carrier."""
+"""The outbox: outbound texts waiting to be handed to a carrier.
+
+A text is in the outbox while its `due_at` is set (messages.due_at, with a partial
+index of its own): from the moment it is accepted (or, when scheduled, for its time)
+until a carrier has it or it ends without one.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, Row, and_, bindparam, func, select, update
 
 from landline.store import work
-from landline.store.schema import contacts, messages, outbox
+from landline.store.schema import contacts, messages
 
 QUEUE = work.queue(
-    outbox,
-    outbox.c.message_id,
-    due=lambda now: outbox.c.available_at <= now,
-    order=(outbox.c.available_at, outbox.c.message_id),
-    on_claim={"attempts": outbox.c.attempts + 1},
+    messages,
+    messages.c.id,
+    due=lambda now: messages.c.due_at <= now,
+    order=(messages.c.due_at, messages.c.id),
+    on_claim={"attempts": messages.c.attempts + 1},
+    token=messages.c.lease_token,
 )
 
 
 def claim_due(
-    connection: Connection, *, now: int, lease_ms: int, node: int, limit: int
+    connection: Connection, *, now: int, lease_ms: int, token: int, limit: int
 ) -> list[Row[Any]]:
     """Claim due outbound texts, with what the dispatcher needs to send them, including
     whether the recipient has opted out since the text was accepted."""
-    due = work.claim(
-        connection, QUEUE, now=now, lease_ms=lease_ms, limit=limit, extra={"leased_by": node}
-    )
+    due = work.claim(connection, QUEUE, now=now, lease_ms=lease_ms, limit=limit, token=token)
     if not due:
         return []
     return list(
@@ -38,33 +42,60 @@ def claim_due(
                 messages.c.contact_number,
                 messages.c.body,
                 messages.c.status,
-                outbox.c.attempts,
-                (func.coalesce(contacts.c.opted_out, False) & ~outbox.c.ignore_opt_out).label(
+                messages.c.attempts,
+                (func.coalesce(contacts.c.opted_out, False) & ~messages.c.ignore_opt_out).label(
                     "opted_out"
                 ),
             )
-            .join(outbox, outbox.c.message_id == messages.c.id)
             .outerjoin(
                 contacts,
                 (contacts.c.device_id == messages.c.device_id)
                 & (contacts.c.number == messages.c.contact_number),
             )
             .where(messages.c.id.in_(due))
-            .order_by(outbox.c.available_at, messages.c.id)
+            .order_by(messages.c.due_at, messages.c.id)
         )
     )
 
 
-def finish(connection: Connection, message_ids: Sequence[int]) -> None:
-    """Done with these texts: the carrier has them, or they ended without one."""
+def retry_at(connection: Connection, retries: Sequence[tuple[int, int]], token: int) -> None:
+    """Give texts (message id, when) back to the queue, if this claim still holds them."""
+    if retries:
+        connection.execute(
+            _RETRY, [{"_id": mid, "_at": at, "_token": token} for mid, at in retries]
+        )
+
+
+_RETRY = (
+    update(messages)
+    .where(messages.c.id == bindparam("_id"), messages.c.lease_token == bindparam("_token"))
+    .values(due_at=bindparam("_at"), lease_until=None, lease_token=None)
+)
+
+
+def leave(connection: Connection, message_ids: Sequence[int], token: int) -> None:
+    """Take texts out of the queue without a status change (a carrier already has
+    them), if this claim still holds them."""
     if message_ids:
-        connection.execute(delete(outbox).where(outbox.c.message_id.in_(message_ids)))
+        connection.execute(
+            update(messages)
+            .where(messages.c.id.in_(message_ids), messages.c.lease_token == token)
+            .values(due_at=None, lease_until=None, lease_token=None)
+        )
 
 
-def retry_at(connection: Connection, message_id: int, available_at: int) -> None:
-    """Give a text back to the queue, to be tried again at `available_at`."""
+def renew(connection: Connection, message_ids: Sequence[int], token: int, until: int) -> None:
+    """Extend the lease of a claim's texts that are still in the queue."""
     connection.execute(
-        update(outbox)
-        .where(outbox.c.message_id == message_id)
-        .values(available_at=available_at, lease_until=None, leased_by=None)
+        update(messages)
+        .where(messages.c.id.in_(message_ids), messages.c.lease_token == token)
+        .values(lease_until=until)
     )
+
+
+def waiting(connection: Connection, now: int | None = None) -> int:
+    """How many texts wait in the outbox (due by `now`, if given)."""
+    where: ColumnElement[bool] = messages.c.due_at.is_not(None)
+    if now is not None:
+        where = and_(where, messages.c.due_at <= now)
+    return int(connection.execute(select(func.count()).where(where)).scalar_one())

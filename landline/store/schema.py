@@ -148,10 +148,23 @@ messages = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Column("scheduled_at", BigInteger, nullable=True),
+    # The history of an outbound text's status is its lifecycle: queued at created_at,
+    # in progress at sent_at, its final status at ended_at (store/statuses.py).
+    Column("sent_at", BigInteger, nullable=True),
+    Column("ended_at", BigInteger, nullable=True),
     Column("delivered_at", BigInteger, nullable=True),
     Column("read_at", BigInteger, nullable=True),
     Column("deleted_at", BigInteger, nullable=True),
     Column("canceled_at", BigInteger, nullable=True),
+    # The outbox: a text waiting to be handed to a carrier is due at due_at (its
+    # scheduled time, or a retry's); null once handed over or ended (store/outbox.py).
+    Column("due_at", BigInteger, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_until", BigInteger, nullable=True),
+    # Which claim holds the lease, so only that claim may finish the text.
+    Column("lease_token", BigInteger, nullable=True),
+    # The line's own answer to STOP or HELP goes out even to a contact who opted out.
+    Column("ignore_opt_out", Boolean, nullable=False, default=False),
     Index(None, "device_id", "id"),
     Index(None, "device_id", "fingerprint", "id"),
 )
@@ -161,9 +174,16 @@ IN_PROGRESS = 1
 # Finds texts still waiting for a delivery receipt.
 Index(
     "ix_messages_in_progress",
-    messages.c.updated_at,
+    messages.c.sent_at,
     sqlite_where=messages.c.status == IN_PROGRESS,
     postgresql_where=messages.c.status == IN_PROGRESS,
+)
+# The outbox: texts waiting for a carrier, soonest due first.
+Index(
+    "ix_messages_due",
+    messages.c.due_at,
+    sqlite_where=messages.c.due_at.is_not(None),
+    postgresql_where=messages.c.due_at.is_not(None),
 )
 # A carrier that repeats an inbound text must not create a second message.
 Index(
@@ -173,29 +193,6 @@ Index(
     unique=True,
     sqlite_where=messages.c.direction == "MO",
     postgresql_where=messages.c.direction == "MO",
-)
-
-message_status = Table(
-    "message_status",
-    metadata,
-    Column("message_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("status", Integer, primary_key=True, autoincrement=False),
-    Column("at", BigInteger, nullable=False),
-)
-
-# Work for the dispatcher: one row per outbound message not yet handed to a carrier.
-outbox = Table(
-    "outbox",
-    metadata,
-    Column("message_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("device_id", BigInteger, nullable=False),
-    Column("available_at", BigInteger, nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("lease_until", BigInteger, nullable=True),
-    Column("leased_by", Integer, nullable=True),
-    # The line's own answer to STOP or HELP goes out even to a contact who opted out.
-    Column("ignore_opt_out", Boolean, nullable=False, default=False),
-    Index(None, "available_at"),
 )
 
 # Everything a webhook would report, written in the transaction that made the change.
@@ -311,8 +308,8 @@ sim_submissions = Table(
     # delivered, failed, or silent (never confirmed)
     Column("outcome", String(16), nullable=False),
     Column("due_at", BigInteger, nullable=False),
+    # True once its receipt was given (or, for a text never confirmed, at once).
     Column("done", Boolean, nullable=False, default=False),
-    Column("lease_until", BigInteger, nullable=True),
     Index(None, "done", "due_at"),
 )
 

@@ -14,7 +14,7 @@ from landline.core.status import ErrorCode, Progress
 from landline.store import contacts as address_book
 from landline.store import conversations, events
 from landline.store.bulk import execute_many
-from landline.store.schema import contacts, message_status, messages, outbox
+from landline.store.schema import contacts, messages
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,8 @@ class SendOutcome:
 def record_send(
     connection: Connection, plan: SendPlan, *, honor_opt_out: bool = True
 ) -> SendOutcome:
-    """Store an accepted send.
+    """Store an accepted send: messages (waiting in the outbox), events, contacts and
+    conversations.
 
     A recipient who opted out gets a message that ends at once with -1234 and no outbox
     row, so nothing reaches a carrier. Only the line's own answers to STOP and HELP are
@@ -49,7 +50,7 @@ def _record(
     opted_out = _opted_out(connection, plans) if honor_opt_out else set()
     contact_rows: dict[tuple[int, str], dict[str, Any]] = {}
     conversation_rows: dict[tuple[int, str], dict[str, Any]] = {}
-    message_rows, history, outbox_rows, event_rows = [], [], [], []
+    message_rows, event_rows = [], []
     outcomes = []
     for plan in plans:
         now, device_id, body = plan.created_at, plan.device_id, plan.body
@@ -78,9 +79,14 @@ def _record(
                     "created_at": now,
                     "updated_at": now,
                     "scheduled_at": plan.scheduled_at,
+                    # In the outbox until a carrier has it; a text to someone who opted
+                    # out ends at once and never waits there.
+                    "due_at": None if stopped else plan.available_at,
+                    "ended_at": now if stopped else None,
+                    "attempts": 0,
+                    "ignore_opt_out": not honor_opt_out,
                 }
             )
-            history.append({"message_id": m.message_id, "status": int(Progress.QUEUED), "at": now})
             event_rows.append(
                 events.row(
                     m.send_event_id,
@@ -93,7 +99,6 @@ def _record(
             )
             if stopped:
                 stopped_numbers.append(m.number)
-                history.append({"message_id": m.message_id, "status": status, "at": now})
                 event_rows.append(
                     events.row(
                         _take_id(plan),
@@ -103,16 +108,6 @@ def _record(
                         now,
                         status=status,
                     )
-                )
-            else:
-                outbox_rows.append(
-                    {
-                        "message_id": m.message_id,
-                        "device_id": device_id,
-                        "available_at": plan.available_at,
-                        "attempts": 0,
-                        "ignore_opt_out": not honor_opt_out,
-                    }
                 )
             key = (device_id, m.fingerprint)
             known = conversation_rows.get(key)
@@ -124,9 +119,7 @@ def _record(
         outcomes.append(SendOutcome(opted_out=frozenset(stopped_numbers)))
     address_book.ensure(connection, list(contact_rows.values()))
     execute_many(connection, _INSERT_MESSAGES, message_rows)
-    execute_many(connection, _INSERT_STATUS, history)
     events.record(connection, event_rows)
-    execute_many(connection, _INSERT_OUTBOX, outbox_rows)
     conversations.touch(connection, list(conversation_rows.values()))
     return outcomes
 
@@ -138,8 +131,6 @@ def _take_id(plan: SendPlan) -> int:
 
 
 _INSERT_MESSAGES = messages.insert()
-_INSERT_STATUS = message_status.insert()
-_INSERT_OUTBOX = outbox.insert()
 
 
 def _opted_out(connection: Connection, plans: list[SendPlan]) -> set[tuple[int, str]]:

@@ -4,20 +4,16 @@ network would."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
 
 from landline.store import work
+from landline.store.bulk import execute_many
 from landline.store.schema import sim_inbound, sim_submissions
-from landline.store.statements import insert_or_ignore
+from landline.store.statements import cached, insert_or_ignore
 
-RECEIPTS = work.queue(
-    sim_submissions,
-    sim_submissions.c.message_id,
-    due=lambda now: sim_submissions.c.done.is_(False) & (sim_submissions.c.due_at <= now),
-    order=(sim_submissions.c.due_at,),
-)
 HANDSET_TEXTS = work.queue(
     sim_inbound,
     sim_inbound.c.id,
@@ -26,31 +22,35 @@ HANDSET_TEXTS = work.queue(
 )
 
 
-def remember(connection: Connection, rows: list[dict[str, Any]]) -> list[None]:
+def remember(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """Note texts the network owes a receipt for: a dispatcher round's submits at once.
 
     Keyed by message id: a repeated submit is the same text, not a second one.
     """
-    connection.execute(insert_or_ignore(connection, sim_submissions), rows)
-    return [None] * len(rows)
+    execute_many(connection, cached(connection, "sim remember", _remember), rows)
 
 
-def claim_receipts(
-    connection: Connection, *, now: int, lease_ms: int, limit: int
-) -> list[Row[Any]]:
-    """Receipts due now: (message_id, outcome, due_at)."""
-    keys = work.claim(connection, RECEIPTS, now=now, lease_ms=lease_ms, limit=limit)
-    if not keys:
-        return []
-    return list(
+def _remember(connection: Connection) -> Any:
+    return insert_or_ignore(connection, sim_submissions)
+
+
+def take_due_receipts(connection: Connection, *, now: int, limit: int) -> Sequence[Any]:
+    """Receipts due now, (message_id, outcome, due_at), marked given: for the caller to
+    apply in the same transaction. Rows another worker is taking are skipped."""
+    rows = connection.execute(
+        select(sim_submissions.c.message_id, sim_submissions.c.outcome, sim_submissions.c.due_at)
+        .where(sim_submissions.c.done.is_(False), sim_submissions.c.due_at <= now)
+        .order_by(sim_submissions.c.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if rows:
         connection.execute(
-            select(
-                sim_submissions.c.message_id, sim_submissions.c.outcome, sim_submissions.c.due_at
-            )
-            .where(sim_submissions.c.message_id.in_(keys))
-            .order_by(sim_submissions.c.due_at)
+            update(sim_submissions)
+            .where(sim_submissions.c.message_id.in_([r.message_id for r in rows]))
+            .values(done=True)
         )
-    )
+    return rows
 
 
 def claim_handset_texts(
@@ -63,14 +63,6 @@ def claim_handset_texts(
         connection.execute(
             select(sim_inbound).where(sim_inbound.c.id.in_(keys)).order_by(sim_inbound.c.id)
         )
-    )
-
-
-def finish_receipts(connection: Connection, message_ids: list[int]) -> None:
-    connection.execute(
-        update(sim_submissions)
-        .where(sim_submissions.c.message_id.in_(message_ids))
-        .values(done=True, lease_until=None)
     )
 
 

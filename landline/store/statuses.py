@@ -1,6 +1,8 @@
-"""Status changes of messages, and the history of codes each message went through.
+"""Status changes of messages.
 
-A final status is reached exactly once: a repeated or late report changes nothing.
+A final status is reached exactly once: a repeated or late report changes nothing. A
+message's history of codes is its lifecycle (core/status.py `lifecycle`), kept as the
+times it reached each step: sent_at, ended_at.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from landline.core.events import EventKind
 from landline.core.status import Progress, is_final
 from landline.store import events
 from landline.store.bulk import execute_many
-from landline.store.schema import message_status, messages
-from landline.store.statements import cached, insert_or_ignore
+from landline.store.schema import messages
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class StatusChange:
     carrier_ref: str | None = None
     # The move happens only from this status.
     only_from: int | None = None
+    # The text leaves the outbox with this change (the dispatcher's record of a claim).
+    leave_queue: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,8 @@ _DELIVERED = frozenset(
 
 
 def advance(connection: Connection, changes: Sequence[StatusChange]) -> list[bool]:
-    """Move messages to new statuses unless they already ended; record history and an
-    event for each move. Returns, per change, whether it moved its message.
+    """Move messages to new statuses unless they already ended; record an event for each
+    move. Returns, per change, whether it moved its message.
 
     The same message may appear more than once; each change sees the ones before it.
     The rows are locked first (on PostgreSQL), so no other worker moves them between
@@ -68,7 +71,6 @@ def advance(connection: Connection, changes: Sequence[StatusChange]) -> list[boo
     }
     moved: list[bool] = []
     values: dict[int, dict[str, Any]] = {}
-    history: list[dict[str, Any]] = []
     event_rows: list[dict[str, Any]] = []
     for change in changes:
         found = current.get(change.message_id)
@@ -85,13 +87,18 @@ def advance(connection: Connection, changes: Sequence[StatusChange]) -> list[boo
         row = values.setdefault(change.message_id, {})
         row["status"] = change.status
         row["updated_at"] = change.at
+        if change.status == Progress.IN_PROGRESS:
+            row["sent_at"] = change.at
+        if is_final(change.status):
+            row["ended_at"] = change.at
         if change.connector is not None:
             row["connector"] = change.connector
         if change.carrier_ref is not None:
             row["carrier_ref"] = change.carrier_ref
         if change.status in _DELIVERED:
             row["delivered_at"] = change.at
-        history.append({"message_id": change.message_id, "status": change.status, "at": change.at})
+        if change.leave_queue:
+            row.update(due_at=None, lease_until=None, lease_token=None)
         event_rows.append(
             events.row(
                 change.event_id,
@@ -113,14 +120,8 @@ def advance(connection: Connection, changes: Sequence[StatusChange]) -> list[boo
         by_columns.setdefault(tuple(row), []).append(row)
     for rows in by_columns.values():
         execute_many(connection, _STATUS_UPDATE, rows)
-    execute_many(connection, cached(connection, "history insert", _history_insert), history)
     events.record(connection, event_rows)
     return moved
-
-
-def _history_insert(connection: Connection) -> Any:
-    # A status is in a message's history once, however often it was reported.
-    return insert_or_ignore(connection, message_status)
 
 
 _STATUS_UPDATE = update(messages).where(messages.c.id == bindparam("_id"))
@@ -148,32 +149,9 @@ def unconfirmed_since(connection: Connection, cutoff: int, limit: int) -> list[i
             # of texts in progress answers this query.
             .where(
                 messages.c.status == literal_column(str(int(Progress.IN_PROGRESS))),
-                messages.c.updated_at < cutoff,
+                messages.c.sent_at < cutoff,
             )
-            .order_by(messages.c.updated_at)
+            .order_by(messages.c.sent_at)
             .limit(limit)
         )
     )
-
-
-def history(connection: Connection, message_ids: Sequence[int]) -> dict[int, list[tuple[int, int]]]:
-    """Every status each message went through, as (code, when), in lifecycle order."""
-    found: dict[int, list[tuple[int, int]]] = {mid: [] for mid in message_ids}
-    if not message_ids:
-        return found
-    rows = connection.execute(
-        select(message_status.c.message_id, message_status.c.status, message_status.c.at).where(
-            message_status.c.message_id.in_(message_ids)
-        )
-    )
-    for row in rows:
-        found[row.message_id].append((row.status, row.at))
-    for steps in found.values():
-        # The lifecycle decides the order (queued, in progress, final), not the clock:
-        # steps share milliseconds, and a receipt taken by another worker process may
-        # be dated a little before the dispatcher's record of the submit.
-        steps.sort(key=lambda step: (_PHASE.get(step[0], 2), step[1]))
-    return found
-
-
-_PHASE = {int(Progress.QUEUED): 0, int(Progress.QUEUED_3): 0, int(Progress.IN_PROGRESS): 1}

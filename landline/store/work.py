@@ -5,6 +5,10 @@ deliveries) is a table with a lease column, claimed the same way. On PostgreSQL,
 `FOR UPDATE SKIP LOCKED` lets many workers claim from one table without waiting on each
 other; SQLite has a single writer, so the claim is simply serialized. A worker that dies
 keeps nothing: its lease expires and another worker takes the row.
+
+A claim may carry a token (a unique id) written with the lease, so that only that claim
+can finish its rows: a worker whose lease ran out while it waited on a carrier finds the
+rows taken over, and leaves them alone.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ class Queue:
     order: tuple[Column[Any], ...]
     # Further columns a claim sets, as SQL expressions (a try counter, say).
     on_claim: dict[str, Any] = field(default_factory=dict)
+    # The column that holds the claim's token, for queues whose finishing checks it.
+    token: Column[Any] | None = None
 
     @property
     def lease_until(self) -> Column[Any]:
@@ -41,8 +47,9 @@ def queue(
     due: Callable[[int], ColumnElement[bool]],
     order: Sequence[Column[Any]],
     on_claim: dict[str, Any] | None = None,
+    token: Column[Any] | None = None,
 ) -> Queue:
-    found = Queue(table, key, due, tuple(order), on_claim or {})
+    found = Queue(table, key, due, tuple(order), on_claim or {}, token)
     QUEUES.append(found)
     return found
 
@@ -54,7 +61,7 @@ def claim(
     now: int,
     lease_ms: int,
     limit: int,
-    extra: dict[str, Any] | None = None,
+    token: int | None = None,
 ) -> list[Any]:
     """Lease up to `limit` due rows of `queue`, oldest first; returns their keys."""
     free = queue.lease_until.is_(None) | (queue.lease_until < now)
@@ -68,11 +75,10 @@ def claim(
         )
     )
     if keys:
-        connection.execute(
-            update(queue.table)
-            .where(queue.key.in_(keys))
-            .values(lease_until=now + lease_ms, **queue.on_claim, **(extra or {}))
-        )
+        values: dict[str, Any] = {"lease_until": now + lease_ms, **queue.on_claim}
+        if queue.token is not None:
+            values[queue.token.name] = token
+        connection.execute(update(queue.table).where(queue.key.in_(keys)).values(values))
     return keys
 
 
@@ -80,4 +86,9 @@ def release_leases(connection: Connection) -> None:
     """Free every lease of every queue: only for a store that no other process shares
     (SQLite), when the process that held them is known to be gone."""
     for found in QUEUES:
-        connection.execute(update(found.table).values(lease_until=None))
+        values: dict[str, Any] = {"lease_until": None}
+        if found.token is not None:
+            values[found.token.name] = None
+        connection.execute(
+            update(found.table).where(found.lease_until.is_not(None)).values(values)
+        )
