@@ -8,7 +8,7 @@ import pytest
 
 from landline.core import ids, numbers, optout, outbound, passwords, sessions, status, times
 from landline.core.clock import ManualClock
-from landline.core.routes import RouteTable
+from landline.core.routes import Kind, RouteTable
 
 # -- phone numbers
 
@@ -357,3 +357,15 @@ def test_each_message_ends_in_exactly_one_final_code() -> None:
     assert status.describe(-1234) == "Recipient sent STOP message"
     assert status.describe(6) == "Delivered, confirmed by delivery receipt"
     assert status.describe(12345) == "Unknown"
+
+
+def test_a_route_may_serve_one_kind_of_message() -> None:
+    table = RouteTable.parse("+1=smpp:main, mms:+1=http:twilio, +1206=simulator")
+    assert table.connector_for("+12065550100") == "simulator"
+    assert table.connector_for("+12065550100", Kind.MMS) == "simulator"
+    assert table.connector_for("+13125550100") == "smpp:main"
+    assert table.connector_for("+13125550100", Kind.MMS) == "http:twilio"
+    assert table.connector_for("+442071234567") is None
+    assert table.connectors() == {"smpp:main", "http:twilio", "simulator"}
+    with pytest.raises(ValueError, match="sms or mms"):
+        RouteTable.parse("fax:+1=simulator")
