@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from landline.core import passwords, sessions
+from landline.core import acl, passwords, sessions
 from landline.core.lines import LineState
 from landline.core.optout import DEFAULT_HELP_TEXT
 from landline.store import lines
@@ -99,6 +99,13 @@ def _new_device_id(store: Store) -> int:
 def set_state(store: Store, number: str, state: LineState) -> bool:
     """Flag a line as spam, suspend it, or make it active again; False if no such line."""
     return store.write_sync(lambda c: lines.set_state(c, number, state))
+
+
+def set_acl(store: Store, number: str, networks: acl.Acl) -> bool:
+    """Let only clients in `networks` use the line's session keys (empty: any client);
+    False if there is no such line. Running servers apply it within a second."""
+    stored = acl.render(networks)
+    return store.write_sync(lambda c: lines.set_acl(c, number, stored))
 
 
 class UsernameTaken(Exception):

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import ssl
 from pathlib import Path
 from typing import IO
 
-from landline import data_dir
+from aiohttp.abc import AbstractResolver
+
+from landline import data_dir, metrics
 from landline.api.app import LandlineApi
 from landline.api.clients import parse_networks
 from landline.api.context import Services
@@ -15,6 +18,7 @@ from landline.api.hashing import HashingPool
 from landline.carriers.base import Connector
 from landline.carriers.simulator import SimulatorConnector
 from landline.core import passwords
+from landline.core.address_policy import AddressPolicy
 from landline.core.clock import Clock, SystemClock
 from landline.core.ratelimit import Limits
 from landline.core.routes import RouteTable
@@ -23,10 +27,13 @@ from landline.dispatch.dispatcher import Dispatcher
 from landline.dispatch.expiry import ReceiptTimeouts
 from landline.dispatch.receiving import CarrierEvents
 from landline.settings import Settings
-from landline.store import work
+from landline.store import delivery_reports, events, work
 from landline.store.access import Store
 from landline.store.database import sqlite_url
 from landline.supervisor import WorkerProcess
+from landline.webhooks.attempts import ClientLimits, WebhookClient
+from landline.webhooks.engine import WebhookEngine
+from landline.webhooks.secrets import SecretBox, installation_key
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +59,13 @@ class Runtime:
         clock: Clock | None = None,
         workers: bool = True,
         worker_process: bool = False,
+        resolver: AbstractResolver | None = None,
+        webhook_tls: ssl.SSLContext | None = None,
     ) -> None:
         """`workers` runs them in this process; `worker_process` in a child of it (what
-        `landline serve` does, so that the API and the workers each have a core)."""
+        `landline serve` does, so that the API and the workers each have a core).
+        `resolver` and `webhook_tls` replace the system's DNS and certificate
+        authorities for webhooks (tests use them; a server never needs to)."""
         self.settings = settings
         self.clock = clock or SystemClock()
         self.routes = RouteTable.parse(settings.routes)
@@ -89,6 +100,26 @@ class Runtime:
         )
         self.trusted_proxies = parse_networks(settings.trusted_proxies)
         self.worker_process = WorkerProcess(settings.data_dir) if worker_process else None
+        self.webhook_policy = AddressPolicy.from_setting(settings.webhook_allow_nets)
+        self.webhook_resolver = resolver
+        self.secret_box = SecretBox(
+            installation_key(settings.secret_key.get_secret_value(), settings.data_dir)
+        )
+        self.webhooks = WebhookEngine(
+            self.store,
+            self.clock,
+            WebhookClient(
+                self.webhook_policy,
+                limits=ClientLimits(timeout_s=settings.webhook_timeout_s),
+                ssl_context=webhook_tls,
+                resolver=resolver,
+            ),
+            self.secret_box,
+            host_limit=settings.webhook_host_concurrency,
+            lease_ms=lease_ms,
+            poll_ms=settings.poll_interval_ms,
+        )
+        events.count_with(metrics.messages_counted)
         self._workers_lock: IO[bytes] | None = None
 
     def services(self) -> Services:
@@ -105,10 +136,22 @@ class Runtime:
             password_pool=self.password_pool,
             failed_logins=self.failed_logins,
             trusted_proxies=self.trusted_proxies,
+            webhook_policy=self.webhook_policy,
+            webhook_resolver=self.webhook_resolver,
+            secret_box=self.secret_box,
         )
 
     def api(self) -> LandlineApi:
-        return LandlineApi(self.services(), on_startup=self._start_api, on_shutdown=self.stop)
+        return LandlineApi(
+            self.services(),
+            on_startup=self._start_api,
+            on_shutdown=self.stop,
+            metrics_collector=metrics.StoreCollector(self._metrics_snapshot),
+        )
+
+    def _metrics_snapshot(self) -> dict[str, object]:
+        now = self.clock.now_ms()
+        return self.store.read_sync(delivery_reports.metrics_snapshot, now)
 
     async def _start_api(self) -> None:
         # Made now, or the first login for an unknown user would take longer than one for
@@ -131,11 +174,15 @@ class Runtime:
             await connector.start(self.carrier_events)
         await self.dispatcher.start()
         await self.receipt_timeouts.start()
+        await self.webhooks.start()
         log.info("workers started (node %s)", self.store.node)
 
     async def stop(self) -> None:
         if self.worker_process is not None:
             await self.worker_process.stop()
+        # Also when it was never started: a test may have driven it, and its HTTP client
+        # must be closed.
+        await self.webhooks.stop()
         if self.workers:
             await self.receipt_timeouts.stop()
             await self.dispatcher.stop()

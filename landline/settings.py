@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from landline.core import throttle
@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     # Webhooks reach only public addresses; these comma-separated CIDRs are allowed too,
     # e.g. `127.0.0.0/8,::1/128` for receivers on this machine during development.
     webhook_allow_nets: str = ""
+    # Deliveries one worker process has in flight to one webhook host at most.
+    webhook_host_concurrency: int = Field(default=8, ge=1, le=256)
+    # An attempt that has no complete answer in this time fails (the document says 7 s;
+    # shorter is for tests).
+    webhook_timeout_s: float = Field(default=7.0, gt=0, le=7.0)
+    # The key that encrypts webhook signing secrets at rest (a Fernet key). Empty: the
+    # key in data_dir/secret.key, made on first use. Every machine of an installation
+    # that shares one PostgreSQL store must be given the same key here.
+    secret_key: SecretStr = SecretStr("")
     log_level: str = "info"
 
     # Where MMS content is kept: "disk" (data_dir/media) or "s3", any S3-compatible
@@ -120,6 +129,15 @@ class Settings(BaseSettings):
         from landline.core.address_policy import parse_nets
 
         parse_nets(value)
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, value: SecretStr) -> SecretStr:
+        from landline.webhooks.secrets import check_key
+
+        if value.get_secret_value():
+            check_key(value.get_secret_value())
         return value
 
     @field_validator("log_level")

@@ -6,14 +6,17 @@ Written against ASGI directly rather than a router: every endpoint shares one sh
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 
-from landline.api import contact, conversation, forms, message, openapi, user
+from landline import metrics
+from landline.api import contact, conversation, forms, message, openapi, user, webhook
 from landline.api.clients import client_address
 from landline.api.context import Call, Services
 from landline.api.endpoints import Endpoint
@@ -30,13 +33,18 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 ENDPOINTS: dict[str, Endpoint] = {
     endpoint.path: endpoint
-    for module in (user, message, conversation, contact)
+    for module in (user, message, conversation, contact, webhook)
     for endpoint in module.ENDPOINTS
 }
 # Old clients put the API under a version prefix.
 PATH_PREFIXES = ("/api/v1/", "/v1/")
 MAX_BODY_BYTES = 600 * 1024
 NOOP_ANSWER = orjson.dumps({"success": True, "response": {"ok": True}})
+# How often request counts reach the metrics (and other processes' /metrics).
+COUNTS_FLUSH_S = 1.0
+# Paths the app answers itself, besides the endpoints.
+OWN_PATHS = frozenset({"noop", "openapi.json", "metrics"})
+_BAD_ARGUMENTS = str(int(ErrorCode.BAD_ARGUMENTS))
 
 
 def endpoint_key(path: str) -> str:
@@ -56,12 +64,16 @@ class LandlineApi:
         on_startup: Callable[[], Awaitable[None]] | None = None,
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
+        metrics_collector: metrics.Collector | None = None,
     ) -> None:
         self.services = services
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
         self._max_body = max_body_bytes
         self._openapi = orjson.dumps(openapi.document(ENDPOINTS.values()))
+        self._metrics = metrics.registry(metrics_collector)
+        self._counts = metrics.RequestCounts()
+        self._flusher: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -76,8 +88,13 @@ class LandlineApi:
             started = True
             await send(event)
 
+        clock = time.perf_counter()
+        key = endpoint_key(scope["path"])
+        # Counted per known path only, so the metrics' labels stay a short list.
+        label = key if key in ENDPOINTS or key in OWN_PATHS else "unknown"
+        result = "-855"
         try:
-            await self._http(scope, receive, tracked)
+            result = await self._http(key, scope, receive, tracked)
         except Exception:
             # Whatever failed, the client gets the envelope and an id to quote, and the
             # log gets the failure once, under that id.
@@ -90,12 +107,21 @@ class LandlineApi:
                     request_id=request_id,
                 )
                 await _respond(send, 500, body)
+        finally:
+            self._counts.add(label, result, time.perf_counter() - clock)
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = endpoint_key(scope["path"])
+    async def _http(self, key: str, scope: Scope, receive: Receive, send: Send) -> str:
+        """Answer one request; returns its result as the metrics count it."""
         if key == "openapi.json":
             await _respond(send, 200, self._openapi)
-            return
+            return "ok"
+        if key == "metrics":
+            self._counts.flush()
+            page = await asyncio.get_running_loop().run_in_executor(
+                None, metrics.render, self._metrics
+            )
+            await _respond(send, 200, page, metrics.CONTENT_TYPE.encode())
+            return "ok"
         endpoint = ENDPOINTS.get(key)
         if endpoint is None and key != "noop":
             await _respond(
@@ -103,27 +129,28 @@ class LandlineApi:
                 404,
                 error_body(ErrorCode.BAD_ARGUMENTS, f"Bad arguments: no endpoint /{key[:100]}"),
             )
-            return
+            return "404"
         body = await _read_body(scope, receive, self._max_body)
         if body is None:
             await _respond(send, 413, TOO_LARGE_PAGE, b"text/html")
-            return
+            return "413"
         try:
             params = _params(scope, body)
         except BadParam as exc:
             await _respond(send, 200, error_body(ErrorCode.BAD_ARGUMENTS, f"Bad arguments: {exc}"))
-            return
+            return _BAD_ARGUMENTS
         if endpoint is None:
             # The benchmark baseline: the same parsing, a constant answer.
             await _respond(send, 200, NOOP_ANSWER)
-            return
+            return "ok"
         client = client_address(scope, self.services.trusted_proxies)
         try:
             answer = await self._call(endpoint, Call(params, self.services, client))
         except ApiError as exc:
             await _respond(send, exc.status, error_body(exc.code, exc.desc), headers=exc.headers)
-        else:
-            await _respond(send, 200, orjson.dumps(answer))
+            return str(int(exc.code))
+        await _respond(send, 200, orjson.dumps(answer))
+        return "ok"
 
     async def _call(self, endpoint: Endpoint, call: Call) -> Any:
         if endpoint.session:
@@ -140,6 +167,7 @@ class LandlineApi:
         while True:
             event = await receive()
             if event["type"] == "lifespan.startup":
+                self._flusher = asyncio.create_task(self._flush_counts(), name="metrics")
                 try:
                     if self._on_startup:
                         await self._on_startup()
@@ -149,10 +177,21 @@ class LandlineApi:
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif event["type"] == "lifespan.shutdown":
+                if self._flusher is not None:
+                    self._flusher.cancel()
+                self._counts.flush()
                 if self._on_shutdown:
                     await self._on_shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _flush_counts(self) -> None:
+        while True:
+            await asyncio.sleep(COUNTS_FLUSH_S)
+            try:
+                self._counts.flush()
+            except Exception:
+                log.exception("counting requests failed")
 
 
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:

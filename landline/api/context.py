@@ -7,11 +7,14 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from aiohttp.abc import AbstractResolver
+
 from landline.api.clients import Network
 from landline.api.envelope import ApiError, invalid_session
 from landline.api.hashing import HashingPool
 from landline.api.params import Params
-from landline.core import sessions
+from landline.core import acl, sessions
+from landline.core.address_policy import AddressPolicy
 from landline.core.clock import Clock
 from landline.core.lines import LineState
 from landline.core.ratelimit import Limits
@@ -22,6 +25,7 @@ from landline.store import lines
 from landline.store.access import Store
 from landline.store.lines import Line
 from landline.store.revocations import Revocations
+from landline.webhooks.secrets import SecretBox
 
 # How long a session lookup is trusted without asking the store again. A logout, a
 # revoke or a line's change of state, made by this process or any other, drops every
@@ -85,6 +89,12 @@ class Services:
     failed_logins: LoginThrottle = field(default_factory=LoginThrottle)
     # Peers whose X-Forwarded-For names the client (api/clients.py).
     trusted_proxies: tuple[Network, ...] = ()
+    # Which addresses webhook URLs may reach, and the resolver that judges their names
+    # (None: the system's).
+    webhook_policy: AddressPolicy = field(default_factory=AddressPolicy)
+    webhook_resolver: AbstractResolver | None = None
+    # Opens and seals the lines' webhook signing secrets.
+    secret_box: SecretBox = field(default_factory=SecretBox.ephemeral)
 
 
 class Call:
@@ -134,6 +144,10 @@ class Call:
                 cache.put(key_hash, line, changes)
             if line.state == LineState.SUSPENDED:
                 raise invalid_session("this line is suspended")
+            if not acl.allows(line.acl, self.client):
+                raise invalid_session(
+                    f"this line's session keys may not be used from {self.client or 'here'}"
+                )
             self._check_rate(line)
             self._line = line
         return self._line

@@ -248,6 +248,59 @@ class Instant:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """One of a few words, any case given; answered in the case of `values`."""
+
+    values: tuple[str, ...]
+    default: str | None = None
+
+    def parse(self, params: Params, name: str, names: tuple[str, ...]) -> str | None:
+        raw = params.first(*names)
+        if raw is None:
+            return None
+        wanted = raw.strip().lower()
+        for value in self.values:
+            if value.lower() == wanted:
+                return value
+        raise BadParam(f"{name} must be one of {', '.join(self.values)}, not {shown(raw)}")
+
+    def schema(self) -> Schema:
+        found: Schema = {"type": "string", "enum": list(self.values)}
+        if self.default is not None:
+            found["default"] = self.default
+        return found
+
+
+@dataclass(frozen=True)
+class Url:
+    """An http or https URL; whether it may be delivered to is for the endpoint to judge."""
+
+    max_chars: int
+
+    def parse(self, params: Params, name: str, names: tuple[str, ...]) -> str | None:
+        raw = params.first(*names)
+        if raw is None:
+            return None
+        value = raw.strip()
+        if not value:
+            raise BadParam(f"{name} is empty")
+        if len(value) > self.max_chars:
+            raise BadParam(f"{name} is longer than {self.max_chars} characters")
+        scheme = value.split(":", 1)[0].lower() if ":" in value else ""
+        if scheme not in ("http", "https"):
+            raise BadParam(f"{name} must be an http or https URL, not {shown(raw)}")
+        return value
+
+    def schema(self) -> Schema:
+        return {
+            "type": "string",
+            "format": "uri",
+            "pattern": "^[hH][tT][tT][pP][sS]?://",
+            "maxLength": self.max_chars,
+        }
+
+
+@dataclass(frozen=True)
 class Declared:
     """One declared parameter."""
 

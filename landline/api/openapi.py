@@ -262,6 +262,19 @@ def document(endpoints: Iterable[Endpoint]) -> dict[str, Any]:
             },
         }
     }
+    paths["/metrics"] = {
+        "get": {
+            "tags": ["meta"],
+            "operationId": "metrics_get",
+            "summary": "Prometheus metrics of the whole server (for the operator's scraper)",
+            "responses": {
+                "200": {
+                    "description": "The Prometheus text format",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    }
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
@@ -275,6 +288,11 @@ def document(endpoints: Iterable[Endpoint]) -> dict[str, Any]:
             {"name": "message", "description": "Texts"},
             {"name": "conversation", "description": "Texts grouped by the numbers in them"},
             {"name": "contact", "description": "The line's address book"},
+            {
+                "name": "webhook",
+                "description": "Deliveries of events to the line's URLs, signed (Standard "
+                "Webhooks); the signing secret; replays",
+            },
             {"name": "benchmark", "description": "Measuring the server itself"},
             {"name": "meta", "description": "About the API"},
         ],

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Row
 
-from landline.api.shapes import Contact, Conversation, Message
+from landline.api.shapes import Contact, Conversation, Message, MessagePayload, OptOutPayload
 from landline.core import numbers, times
 from landline.core.directions import Direction
 from landline.core.status import describe, is_final, lifecycle
@@ -27,62 +27,85 @@ _TRANSMISSION: dict[int, Literal["QUEUED", "SENT", "DELIVERED", "ERROR"]] = {
 }
 
 
-def message(row: Row[Any], line: Line) -> Message:
-    """A message object: every field of the webhook payload, plus what clients read."""
-    tz = line.timezone
+def message_payload(row: Any, timezone: str) -> MessagePayload:
+    """The fields every message object has, webhook payloads included, in the order of
+    the API document's example. `row` has the message's columns; a webhook passes the
+    message as it was at its event."""
     outbound = row.direction == Direction.OUTBOUND
     line_shown = numbers.display(row.line_number)
     contact_shown = numbers.display(row.contact_number)
     source, destination = (line_shown, contact_shown) if outbound else (contact_shown, line_shown)
-    read_at = row.read_at
-    # Outbound texts are the line's own, so they count as read.
-    is_read = read_at is not None or outbound
-    status = row.status
     return {
-        "id": row.id,
-        "uuid": str(row.id),
         "body": row.body,
         "bodySize": len(row.body.encode("utf-8")),
         "visible": row.deleted_at is None,
         "hasAttachment": False,
-        "dateRead": times.render(read_at, tz),
+        "dateRead": times.render(row.read_at, timezone),
         "bcc": None,
-        "cc": None,
         "finalDestination": destination,
-        "finalSource": source,
         "messageType": row.direction,
-        "type": row.direction,
-        "direction": "OUT" if outbound else "IN",
         "deleted": row.deleted_at is not None,
-        "statusCode": status,
+        "statusCode": row.status,
+        "id": row.id,
+        "scheduledDate": times.render(row.scheduled_at, timezone),
+        "fingerprint": row.fingerprint,
+        "messageTransport": SMS_TRANSPORT,
+        "contactId": row.contact_id,
+        "address": numbers.address(row.contact_number),
+        # Outbound texts are the line's own, so they count as read.
+        "read": row.read_at is not None or outbound,
+        "dateCreated": times.render(row.created_at, timezone),
+        "dateDeleted": times.render(row.deleted_at, timezone),
+        "dateDelivered": times.render(row.delivered_at, timezone),
+        "cc": None,
+        "finalSource": source,
+        "deviceId": row.device_id,
+    }
+
+
+def message(row: Row[Any], line: Line) -> Message:
+    """A message object: every field of the webhook payload, plus what clients read."""
+    tz = line.timezone
+    payload = message_payload(row, tz)
+    status = row.status
+    return {
+        **payload,
+        "uuid": str(row.id),
+        "type": row.direction,
+        "direction": "IN" if row.direction == Direction.INBOUND else "OUT",
         "statusDesc": describe(status),
         "isInFinalState": is_final(status),
         "errorState": status in (5, 7) or status < 0,
         "transmissionState": {"name": _TRANSMISSION.get(status, "ERROR")},
-        "scheduledDate": times.render(row.scheduled_at, tz),
-        "fingerprint": row.fingerprint,
-        "messageTransport": SMS_TRANSPORT,
-        "contactId": row.contact_id,
         "contactDeviceId": row.contact_id,
-        "deviceId": row.device_id,
-        "address": numbers.address(row.contact_number),
-        "sourceAddress": source,
-        "destAddress": destination,
-        "mobileNumber": contact_shown,
-        "read": is_read,
-        "isRead": is_read,
+        "sourceAddress": payload["finalSource"],
+        "destAddress": payload["finalDestination"],
+        "mobileNumber": numbers.display(row.contact_number),
+        "isRead": payload["read"],
         "isParent": row.root_id == row.id,
         "parentId": row.root_id,
-        "dateCreated": times.render(row.created_at, tz),
         "lastUpdated": times.render(row.updated_at, tz),
-        "dateDeleted": times.render(row.deleted_at, tz),
-        "dateDelivered": times.render(row.delivered_at, tz),
         "statusHistory": [
             {"statusCode": code, "statusDesc": describe(code), "date": times.render(at, tz)}
             for code, at in lifecycle(
-                status, outbound, row.created_at, row.sent_at, row.ended_at
+                status, row.direction == Direction.OUTBOUND, row.created_at, row.sent_at,
+                row.ended_at,
             )
         ],
+    }
+
+
+def optout_payload(data: dict[str, Any], device_id: int, at: int, timezone: str) -> OptOutPayload:
+    """An opt-out change as its webhook delivers it, from the event's own data."""
+    return {
+        "address": numbers.address(data["number"]),
+        "contactId": data["contactId"],
+        "deviceId": device_id,
+        "finalSource": numbers.display(data["number"]),
+        "finalDestination": numbers.display(data["line"]),
+        "optOut": bool(data["optOut"]),
+        "keyword": data["keyword"],
+        "dateCreated": times.render(at, timezone),
     }
 
 

@@ -56,54 +56,74 @@ class TransmissionState(TypedDict):
     name: Literal["QUEUED", "SENT", "DELIVERED", "ERROR"]
 
 
-class Message(TypedDict):
-    """A text message, as in message/list, message/get and conversation/get."""
+class MessagePayload(TypedDict):
+    """A message as a webhook delivers it: the flat object of the API document's example,
+    every field present (null where unknown), as the message was when the event happened."""
 
-    id: Annotated[int, doc("The message id (64-bit; JavaScript clients should read `uuid`).")]
-    uuid: Annotated[str, Meta("The message id as a string.", DIGITS_PATTERN)]
     body: Annotated[str, doc("The text; never null.")]
     bodySize: Annotated[int, Meta("Bytes of UTF-8 in `body`.", minimum=0)]
     visible: Annotated[bool, doc("False once deleted.")]
     hasAttachment: bool
     dateRead: Annotated[Timestamp | None, when("When it was marked read")]
     bcc: None
-    cc: None
     finalDestination: Number
-    finalSource: Number
     messageType: Annotated[Literal["MO", "ZO"], doc("MO inbound, ZO outbound.")]
-    type: Annotated[Literal["MO", "ZO"], doc("The same as messageType.")]
-    direction: Literal["IN", "OUT"]
     deleted: bool
     statusCode: Annotated[
         int, doc("Progress code 0-7, or the error code that ended it (-1234, -124).")
     ]
-    statusDesc: str
-    isInFinalState: bool
-    errorState: Annotated[bool, doc("True for codes 5 and 7 and negative codes.")]
-    transmissionState: TransmissionState
+    id: Annotated[int, doc("The message id (64-bit; JavaScript clients should read `uuid`).")]
     scheduledDate: Annotated[Timestamp | None, when("When it is or was due to go out")]
     fingerprint: Fingerprint
     messageTransport: Annotated[int, doc("9: SMS.")]
     contactId: int
-    contactDeviceId: Annotated[int, doc("The same as contactId.")]
-    deviceId: Annotated[int, doc("The line's device id.")]
     address: Address
+    read: Annotated[bool, doc("Outbound messages count as read.")]
+    dateCreated: Annotated[Timestamp, when("When it was created")]
+    dateDeleted: Annotated[Timestamp | None, when("When it was deleted")]
+    dateDelivered: Annotated[Timestamp | None, when("When a receipt confirmed delivery")]
+    cc: None
+    finalSource: Number
+    deviceId: Annotated[int, doc("The line's device id.")]
+
+
+class Message(MessagePayload):
+    """A text message, as in message/list, message/get and conversation/get: the webhook
+    payload's fields and more."""
+
+    uuid: Annotated[str, Meta("The message id as a string.", DIGITS_PATTERN)]
+    type: Annotated[Literal["MO", "ZO"], doc("The same as messageType.")]
+    direction: Literal["IN", "OUT"]
+    statusDesc: str
+    isInFinalState: bool
+    errorState: Annotated[bool, doc("True for codes 5 and 7 and negative codes.")]
+    transmissionState: TransmissionState
+    contactDeviceId: Annotated[int, doc("The same as contactId.")]
     sourceAddress: Number
     destAddress: Number
     mobileNumber: Number
-    read: Annotated[bool, doc("Outbound messages count as read.")]
     isRead: Annotated[bool, doc("The same as read.")]
     isParent: Annotated[bool, doc("True for the first message of a send request.")]
     parentId: Annotated[int, doc("The id of the send request (`root` in message/send).")]
-    dateCreated: Annotated[Timestamp, when("When it was created")]
     lastUpdated: Annotated[Timestamp, when("When it last changed")]
-    dateDeleted: Annotated[Timestamp | None, when("When it was deleted")]
-    dateDelivered: Annotated[Timestamp | None, when("When a receipt confirmed delivery")]
     statusHistory: Annotated[
         list[StatusChange],
         doc("Every status the message went through, oldest first."),
         Named("StatusHistory"),
     ]
+
+
+class OptOutPayload(TypedDict):
+    """An `optout change` webhook's payload: a contact opted out of the line or back in."""
+
+    address: Address
+    contactId: int
+    deviceId: Annotated[int, doc("The line's device id.")]
+    finalSource: Annotated[Number, doc("The contact, who sent the keyword.")]
+    finalDestination: Annotated[Number, doc("The line.")]
+    optOut: Annotated[bool, doc("True: opted out; false: opted back in.")]
+    keyword: Annotated[str, doc("The text that made the change (STOP, START, ...).")]
+    dateCreated: Annotated[Timestamp, when("When it changed")]
 
 
 class Conversation(TypedDict):
@@ -273,6 +293,69 @@ class ContactList(TypedDict):
     total: Total
     page: Annotated[int, Meta("The page answered (from 1).", minimum=1)]
     pages: Annotated[int, Meta("Pages there are at this pageSize.", minimum=0)]
+
+
+class Webhook(TypedDict):
+    """One of the line's webhooks."""
+
+    webhookId: Annotated[int, Meta("The webhook's id.", minimum=1)]
+    type: Annotated[Literal["message", "optout"], doc("What it reports on.")]
+    event: Annotated[
+        Literal["receive", "send", "progress", "read", "delete", "change"],
+        doc("message: receive, send, progress, read or delete; optout: change."),
+    ]
+    url: Annotated[str, doc("Where deliveries go.")]
+    method: Literal["POST", "PUT", "GET"]
+
+
+class WebhookList(TypedDict):
+    """The webhooks the call added, changed or lists; empty after webhook/delete."""
+
+    success: Literal[True]
+    response: list[Webhook]
+
+
+class SigningSecret(TypedDict):
+    secret: Annotated[
+        str,
+        Meta(
+            "The line's signing secret (Standard Webhooks, `whsec_` and base64); every "
+            "delivery is signed with it.",
+            pattern="^whsec_[A-Za-z0-9+/=]+$",
+        ),
+    ]
+    previousSecretValidUntil: Annotated[
+        Timestamp | None,
+        when(
+            "After a rotation, until when the secret it replaced still signs too (null "
+            "when none does)"
+        ),
+    ]
+
+
+class SecretAnswer(TypedDict):
+    """The line's webhook signing secret."""
+
+    success: Literal[True]
+    response: SigningSecret
+
+
+class ReplayResult(TypedDict):
+    replayed: Annotated[int, Meta("Deliveries started afresh.", minimum=0)]
+    complete: Annotated[
+        bool,
+        doc(
+            "False when the window holds more given-up deliveries than one call replays; "
+            "call again with the same window for the rest."
+        ),
+    ]
+
+
+class ReplayAnswer(TypedDict):
+    """How many deliveries were replayed."""
+
+    success: Literal[True]
+    response: ReplayResult
 
 
 class Error(TypedDict):

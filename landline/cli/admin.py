@@ -9,14 +9,18 @@ import typer
 from landline.cli import inputs
 from landline.cli.errors import CliError
 from landline.cli.inputs import PASSWORD_HELP, DataDir
+from landline.cli.webhooks import webhooks_app
 from landline.core.lines import LineState
 from landline.core.times import DEFAULT_TIMEZONE
 
-admin = typer.Typer(help="Manage lines, operators and session keys.", no_args_is_help=True)
+admin = typer.Typer(
+    help="Manage lines, operators, session keys and webhook deliveries.", no_args_is_help=True
+)
 line_app = typer.Typer(help="Text-enabled lines.", no_args_is_help=True)
 session_app = typer.Typer(help="Session keys.", no_args_is_help=True)
 admin.add_typer(line_app, name="line")
 admin.add_typer(session_app, name="session")
+admin.add_typer(webhooks_app, name="webhooks")
 
 
 @line_app.command("add")
@@ -136,6 +140,40 @@ def line_operator(
     finally:
         store.close()
     inputs.print_json({"number": e164, "username": username})
+
+
+@line_app.command("acl")
+def line_acl(
+    number: Annotated[str, typer.Argument(metavar="NUMBER", help="The line's number.")],
+    networks: Annotated[
+        str,
+        typer.Argument(
+            metavar="NETWORKS",
+            help="Comma-separated client networks that may use the line's session keys "
+            "(203.0.113.0/24,2001:db8::/32), or 'clear' to allow any.",
+        ),
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Restrict which client addresses may use a line's session keys; others answer 401."""
+    from landline import accounts
+    from landline.core import acl
+
+    e164 = inputs.number(number)
+    cleared = networks.strip().lower() == "clear"
+    try:
+        chosen = () if cleared else acl.parse(networks)
+    except acl.BadAcl as exc:
+        raise CliError(f"bad networks: {exc}") from None
+    if not cleared and not chosen:
+        raise CliError("give networks, or 'clear'")
+    store = inputs.open_store(data_dir)
+    try:
+        if not accounts.set_acl(store, e164, chosen):
+            raise CliError(f"no line {e164}")
+    finally:
+        store.close()
+    inputs.print_json({"number": e164, "acl": [str(network) for network in chosen] or None})
 
 
 @session_app.command("create")

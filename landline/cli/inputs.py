@@ -18,6 +18,7 @@ from landline.cli.errors import CliError
 if TYPE_CHECKING:
     from landline.settings import Settings
     from landline.store.access import Store
+    from landline.webhooks.secrets import SecretBox
 
 DEFAULT_DATA_DIR = Path("landline-data")
 
@@ -47,6 +48,31 @@ def open_store(data_dir: Path | None) -> Store:
     from landline.store.access import Store
 
     return Store(database_url(settings(data_dir)), SystemClock())
+
+
+def secret_box(data_dir: Path | None) -> SecretBox:
+    """What opens and seals webhook signing secrets: the installation's key."""
+    from landline.webhooks.secrets import SecretBox, installation_key
+
+    found = settings(data_dir)
+    return SecretBox(installation_key(found.secret_key.get_secret_value(), found.data_dir))
+
+
+_UNITS_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def instant(raw: str, now_ms: int) -> int:
+    """A moment: ISO 8601 with an offset, epoch milliseconds, or a while ago (`90m`, `2h`,
+    `3d`)."""
+    from landline.core import times
+
+    text = raw.strip().lower()
+    if len(text) >= 2 and text[-1] in _UNITS_MS and text[:-1].isdigit():
+        return now_ms - int(text[:-1]) * _UNITS_MS[text[-1]]
+    try:
+        return times.parse_instant(raw)
+    except times.InvalidTime as exc:
+        raise CliError(f"not a time: {raw!r} ({exc}; or a while ago, like 90m, 2h or 3d)") from None
 
 
 def number(raw: str) -> str:

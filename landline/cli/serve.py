@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from shlex import quote
 from typing import Annotated, Any
 
@@ -22,18 +23,20 @@ def serve(
     ] = False,
 ) -> None:
     """Run the API and, unless --api-only, every worker, in one process."""
-    from sqlalchemy.engine import make_url
-
-    from landline import logs
-    from landline.http.server import run_server
-    from landline.runtime import Runtime
-
     overrides: dict[str, Any] = {}
     if host is not None:
         overrides["host"] = host
     if port is not None:
         overrides["port"] = port
     settings = inputs.settings(data_dir, **overrides)
+    _count_in_files(settings.data_dir)
+
+    from sqlalchemy.engine import make_url
+
+    from landline import logs
+    from landline.http.server import run_server
+    from landline.runtime import Runtime
+
     logs.configure(settings.log_level)
     # Bind first, so a taken port is one clear line, not a banner followed by a server
     # that never was.
@@ -59,6 +62,14 @@ def serve(
     run_server(runtime.api(), settings, listener)
 
 
+def _count_in_files(data_dir: Path) -> None:
+    """Metrics go to files this machine's processes share, so the API's /metrics shows
+    the workers' counts too. Before anything imports prometheus-client."""
+    from landline.metric_files import use_process_files
+
+    use_process_files(data_dir)
+
+
 def _listen(host: str, port: int) -> socket.socket:
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
@@ -77,11 +88,13 @@ def worker(data_dir: DataDir = None) -> None:
     import asyncio
     import signal
 
+    settings = inputs.settings(data_dir)
+    _count_in_files(settings.data_dir)
+
     from landline import logs
     from landline.runtime import Runtime
     from landline.supervisor import listen_for_wakes
 
-    settings = inputs.settings(data_dir)
     logs.configure(settings.log_level)
 
     async def run() -> None:

@@ -33,3 +33,32 @@ def sim_text(
     finally:
         store.close()
     inputs.print_json({"from": handset, "to": line_number, "body": body, "queued": True})
+
+
+@sim.command("receiver")
+def sim_receiver(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 9000,
+    host: Annotated[str, typer.Option(metavar="HOST", help="Address to listen on.")] = "127.0.0.1",
+    secret: Annotated[
+        str | None,
+        typer.Option(
+            metavar="SECRET",
+            help="The line's signing secret (landline admin webhooks secret NUMBER), to "
+            "check each delivery's signature.",
+        ),
+    ] = None,
+    status: Annotated[
+        int, typer.Option(min=100, max=599, help="The HTTP status to answer with.")
+    ] = 200,
+) -> None:
+    """A webhook receiver for development: prints each delivery and checks its signature."""
+    from landline.webhooks.receiver import run
+    from landline.webhooks.signing import BadSecret, check_secret
+
+    if secret is not None:
+        try:
+            check_secret(secret.strip())
+        except BadSecret as exc:
+            raise CliError(f"--secret: {exc}") from None
+    typer.echo(f"Receiving webhooks at http://{host}:{port}/ (Ctrl-C stops)")
+    run(host, port, secret.strip() if secret else None, typer.echo, status)

@@ -19,6 +19,7 @@ NODE_BITS = 10
 SEQUENCE_BITS = 12
 MAX_NODE = (1 << NODE_BITS) - 1
 MAX_SEQUENCE = (1 << SEQUENCE_BITS) - 1
+MAX_ID = (1 << 63) - 1
 # Ids that JavaScript clients can hold exactly.
 SAFE_INTEGER_BITS = 53
 
@@ -58,6 +59,17 @@ class SnowflakeGenerator:
 
 def id_time_ms(snowflake: int) -> int:
     return (snowflake >> (NODE_BITS + SEQUENCE_BITS)) + EPOCH_MS
+
+
+def first_id_at(ms: int) -> int:
+    """The smallest snowflake made at or after `ms`: time ranges become id ranges.
+    Times past what 41 bits hold give the largest id there can be."""
+    return min(max(ms - EPOCH_MS, 0) << (NODE_BITS + SEQUENCE_BITS), MAX_ID)
+
+
+def last_id_at(ms: int) -> int:
+    """The largest snowflake made at or before `ms`."""
+    return max(first_id_at(ms + 1) - 1, 0) if first_id_at(ms + 1) < MAX_ID else MAX_ID
 
 
 def _digest_int(*parts: str, bits: int = SAFE_INTEGER_BITS) -> int:

@@ -6,6 +6,7 @@ CONTRACT.md section 7 makes it exact.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 SECOND_MS = 1_000
@@ -119,6 +120,23 @@ def after_probe_started(health: HostHealth, now: int) -> HostHealth:
     if not may_probe(health, now):
         raise ValueError("the host is not due a probe")
     return replace(health, next_probe_at=now + PROBE_INTERVAL_MS)
+
+
+# -- a receiver with several hosts
+
+
+def route(hosts: Sequence[str], down: Collection[str]) -> str | None:
+    """Where a receiver's deliveries go: the first of its hosts (oldest webhook first)
+    that is up; None when every one is down (they then wait for a probe)."""
+    for host in hosts:
+        if host not in down:
+            return host
+    return None
+
+
+def first_host(hosts: Sequence[str], down: Collection[str]) -> str:
+    """The queue a new delivery joins: a host that is up if there is one, else the first."""
+    return route(hosts, down) or hosts[0]
 
 
 # -- signing secrets

@@ -3,24 +3,29 @@
 A message event keeps what of its message changes over time (status and the dates of
 delivery, reading and deletion) as it was at the event, so a delivery made an hour late
 still describes that moment. The same transaction fans each event out to a delivery
-row when the line has a webhook for its kind.
+row when the line has a webhook for its kind (store/deliveries.py).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 
-from landline.core.deliveries import DeliveryState
 from landline.core.events import EventKind
+from landline.core.status import is_final
+from landline.store import deliveries
 from landline.store.bulk import execute_many
-from landline.store.schema import deliveries, events, webhooks
+from landline.store.revocations import after_commit
+from landline.store.schema import events
 
 _INSERT = events.insert()
-_INSERT_DELIVERIES = deliveries.insert()
+
+# Told, after each commit that recorded events, how many messages were accepted,
+# received, or reached each final status (the server's metrics).
+_counters: list[Callable[[dict[str, int]], None]] = []
 
 
 def row(
@@ -55,38 +60,36 @@ def record(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     execute_many(connection, _INSERT, rows)
-    wanted = receivers(connection, {row["device_id"] for row in rows})
-    if not wanted:
-        return
-    due = [
-        {
-            "event_id": row["id"],
-            "device_id": row["device_id"],
-            "kind": row["kind"],
-            "host": host,
-            "state": str(DeliveryState.PENDING),
-            "attempts": 0,
-            "event_at": row["created_at"],
-            "window_start": row["created_at"],
-            "next_at": row["created_at"],
-        }
-        for row in rows
-        if (host := wanted.get((row["device_id"], row["kind"]))) is not None
-    ]
-    execute_many(connection, _INSERT_DELIVERIES, due)
+    deliveries.enqueue(connection, rows)
+    if _counters:
+        counts = message_counts(rows)
+        if counts:
+            after_commit(connection, lambda: _count(counts))
 
 
-def receivers(connection: Connection, device_ids: set[int]) -> dict[tuple[int, str], str]:
-    """(line, event kind) -> the host a new delivery first waits for: the receiver's
-    oldest webhook's. The deliverer moves it if that host is down."""
-    found: dict[tuple[int, str], str] = {}
-    for hook in connection.execute(_RECEIVERS, {"devices": sorted(device_ids)}):
-        found.setdefault((hook.device_id, f"{hook.type}.{hook.event}"), hook.host)
-    return found
+def count_with(callback: Callable[[dict[str, int]], None]) -> None:
+    """Tell `callback` what each committed transaction did to messages (once per process)."""
+    if callback not in _counters:
+        _counters.append(callback)
 
 
-_RECEIVERS = (
-    select(webhooks.c.device_id, webhooks.c.type, webhooks.c.event, webhooks.c.host)
-    .where(webhooks.c.device_id.in_(bindparam("devices", expanding=True)))
-    .order_by(webhooks.c.id)
-)
+def message_counts(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """accepted (outbound created), received (inbound), final_<code> (a final status)."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        kind = row["kind"]
+        if kind == EventKind.MESSAGE_SEND:
+            name = "accepted"
+        elif kind == EventKind.MESSAGE_RECEIVE:
+            name = "received"
+        elif kind == EventKind.MESSAGE_PROGRESS and is_final(row["status"]):
+            name = f"final_{row['status']}"
+        else:
+            continue
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _count(counts: dict[str, int]) -> None:
+    for callback in _counters:
+        callback(counts)

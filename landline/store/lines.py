@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from landline.core import acl as access
 from landline.core.lines import LineState
 from landline.store import revocations
 from landline.store.schema import lines, operators, sessions
@@ -20,6 +21,8 @@ class Line:
     state: str
     timezone: str
     help_text: str | None
+    # The client networks that may use the line's session keys; empty: any.
+    acl: access.Acl = ()
 
     @classmethod
     def from_row(cls, row: Any) -> Line:
@@ -30,7 +33,17 @@ class Line:
             state=row.state,
             timezone=row.timezone,
             help_text=row.help_text,
+            acl=_acl(row.acl),
         )
+
+
+def _acl(stored: str | None) -> access.Acl:
+    try:
+        return access.parse(stored)
+    except access.BadAcl:
+        # Only the admin command writes it, and it checks; a list that cannot be read
+        # must not open the line to everyone.
+        return (access.UNREADABLE,)
 
 
 _LINE_COLUMNS = (
@@ -40,6 +53,7 @@ _LINE_COLUMNS = (
     lines.c.state,
     lines.c.timezone,
     lines.c.help_text,
+    lines.c.acl,
 )
 
 
@@ -97,6 +111,69 @@ def set_state(connection: Connection, number: str, state: LineState) -> bool:
             update(lines).where(lines.c.number == number).values(state=str(state))
         ).rowcount
     )
+
+
+def set_acl(connection: Connection, number: str, acl: str | None) -> bool:
+    """Restrict the line's session keys to these networks (stored form; None: any)."""
+    revocations.announce(connection)
+    return bool(
+        connection.execute(update(lines).where(lines.c.number == number).values(acl=acl)).rowcount
+    )
+
+
+# -- the webhook signing secret, encrypted with the installation's key
+
+
+@dataclass(frozen=True)
+class StoredSecrets:
+    """A line's signing secrets as stored (encrypted); see webhooks/secrets.py."""
+
+    current: str | None
+    previous: str | None
+    rotated_at: int | None
+
+
+def secrets_of(connection: Connection, device_id: int) -> StoredSecrets | None:
+    row = connection.execute(
+        select(
+            lines.c.webhook_secret,
+            lines.c.webhook_secret_previous,
+            lines.c.webhook_secret_rotated_at,
+        ).where(lines.c.device_id == device_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    return StoredSecrets(
+        row.webhook_secret, row.webhook_secret_previous, row.webhook_secret_rotated_at
+    )
+
+
+def set_first_secret(
+    connection: Connection, device_id: int, encrypted: str
+) -> StoredSecrets | None:
+    """Give the line `encrypted` as its secret unless it has one; returns what it has."""
+    connection.execute(
+        update(lines)
+        .where(lines.c.device_id == device_id, lines.c.webhook_secret.is_(None))
+        .values(webhook_secret=encrypted)
+    )
+    return secrets_of(connection, device_id)
+
+
+def rotate_secret(
+    connection: Connection, device_id: int, encrypted: str, now: int
+) -> StoredSecrets | None:
+    """Make `encrypted` the line's secret; the one it replaces keeps signing a while."""
+    connection.execute(
+        update(lines)
+        .where(lines.c.device_id == device_id)
+        .values(
+            webhook_secret_previous=lines.c.webhook_secret,
+            webhook_secret=encrypted,
+            webhook_secret_rotated_at=now,
+        )
+    )
+    return secrets_of(connection, device_id)
 
 
 def password_hash_for_number(connection: Connection, number: str) -> tuple[int, str | None] | None:

@@ -109,13 +109,7 @@ def mark_conversation(
     messages again.
     """
     rows = connection.execute(
-        select(
-            messages.c.id,
-            messages.c.fingerprint,
-            messages.c.direction,
-            messages.c.read_at,
-            messages.c.deleted_at,
-        )
+        select(*_MARK_COLUMNS)
         .where(_visible(device_id), messages.c.fingerprint == fingerprint, messages.c.id > after)
         .order_by(messages.c.id)
         .limit(limit)
@@ -156,7 +150,24 @@ def _apply_mark(
             for fp, count in no_longer_unread.items()
         ],
     )
-    events.record(connection, [events.row(next_id(), device_id, kind, mid, at) for mid in changing])
+    # Each event keeps the message as this change leaves it.
+    events.record(
+        connection,
+        [
+            events.row(
+                next_id(),
+                device_id,
+                kind,
+                int(row.id),
+                at,
+                status=row.status,
+                delivered_at=row.delivered_at,
+                read_at=at if column == "read_at" else row.read_at,
+                deleted_at=at if column == "deleted_at" else row.deleted_at,
+            )
+            for row in rows
+        ],
+    )
     return changing
 
 

@@ -246,14 +246,20 @@ deliveries = Table(
     Column("host", String(300), nullable=False),
     # core.deliveries.DeliveryState
     Column("state", String(16), nullable=False),
+    # Every attempt ever made; the failed ones are numbered by it in delivery_failures.
     Column("attempts", Integer, nullable=False, default=0),
+    # Attempts since window_start: the back-off counts these, so a replay starts afresh.
+    Column("window_attempts", Integer, nullable=False, default=0),
     Column("event_at", BigInteger, nullable=False),
     # The 72 hours run from here: the event, or the replay that gave it a new start.
     Column("window_start", BigInteger, nullable=False),
     Column("next_at", BigInteger, nullable=False),
+    # A claim is the pair (leased_by, lease_until): a worker records an attempt only if
+    # the row still carries the pair it claimed with.
     Column("lease_until", BigInteger, nullable=True),
+    Column("leased_by", Integer, nullable=True),
     Column("last_attempt_at", BigInteger, nullable=True),
-    # The last attempt: an HTTP status, or an error kind (core.deliveries.FailureKind).
+    # The last attempt: an HTTP status, or an error kind (webhooks.attempts.FailureKind).
     Column("last_status", Integer, nullable=True),
     Column("last_error", String(32), nullable=True),
     Column("last_elapsed_ms", Integer, nullable=True),
@@ -261,11 +267,18 @@ deliveries = Table(
     Column("given_up_at", BigInteger, nullable=True),
     Index(None, "device_id", "event_id"),
 )
-# Only deliveries still to be made are in the queue's index.
+# Only deliveries still to be made are in the queue's indexes: by host and due time (the
+# queues), and by the start of their 72 hours (giving up).
 Index(
     "ix_deliveries_due",
     deliveries.c.host,
     deliveries.c.next_at,
+    sqlite_where=deliveries.c.state.in_(["pending", "failed"]),
+    postgresql_where=deliveries.c.state.in_(["pending", "failed"]),
+)
+Index(
+    "ix_deliveries_window",
+    deliveries.c.window_start,
     sqlite_where=deliveries.c.state.in_(["pending", "failed"]),
     postgresql_where=deliveries.c.state.in_(["pending", "failed"]),
 )

@@ -62,20 +62,27 @@ def claim(
     lease_ms: int,
     limit: int,
     token: int | None = None,
+    extra: dict[str, Any] | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> list[Any]:
-    """Lease up to `limit` due rows of `queue`, oldest first; returns their keys."""
+    """Lease up to `limit` due rows of `queue`, oldest first; returns their keys.
+
+    `extra` sets further columns with the lease; `where` narrows the claim to part of
+    the queue (one webhook host's deliveries, say).
+    """
     free = queue.lease_until.is_(None) | (queue.lease_until < now)
+    conditions = [queue.due(now), free] if where is None else [queue.due(now), free, where]
     keys = list(
         connection.scalars(
             select(queue.key)
-            .where(queue.due(now), free)
+            .where(*conditions)
             .order_by(*queue.order)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
     )
     if keys:
-        values: dict[str, Any] = {"lease_until": now + lease_ms, **queue.on_claim}
+        values: dict[str, Any] = {"lease_until": now + lease_ms, **queue.on_claim, **(extra or {})}
         if queue.token is not None:
             values[queue.token.name] = token
         connection.execute(update(queue.table).where(queue.key.in_(keys)).values(values))

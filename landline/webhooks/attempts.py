@@ -153,7 +153,7 @@ class WebhookClient:
                 asyncio.timeout(self.limits.timeout_s),
                 self._session.request(
                     request.method,
-                    URL(request.url, encoded=True),
+                    _url(request.url),
                     headers=request.headers,
                     data=request.body,
                     allow_redirects=False,
@@ -173,6 +173,11 @@ class WebhookClient:
             return failed(FailureKind.REDIRECT, f"HTTP {status}, redirect to {location}", status)
         said = text.decode("utf-8", "replace")
         return failed(FailureKind.HTTP, f"HTTP {status} {answer.reason or ''}: {said}", status)
+
+
+@functools.lru_cache(maxsize=4096)
+def _url(url: str) -> URL:
+    return URL(url, encoded=True)
 
 
 # The same few URLs come back for every delivery; the guard still sees every address

@@ -13,6 +13,7 @@ receiver verifies it as the Standard Webhooks "payload". Query values:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -54,7 +55,7 @@ def build_request(
     method = method.upper()
     if method not in METHODS:
         raise ValueError(f"webhook method must be one of {', '.join(METHODS)}, not {method}")
-    target = URL(url).with_fragment(None)
+    target = _target(url)
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
     if method == "GET":
         query = encode_query(payload)
@@ -69,6 +70,12 @@ def build_request(
         headers["Content-Type"] = JSON_CONTENT_TYPE
     headers.update(signing_headers(message_id, timestamp_s, signed, secrets))
     return OutgoingRequest(method, sent_url, headers, body)
+
+
+# A webhook's URL is the same for every delivery: parse it once.
+@functools.lru_cache(maxsize=4096)
+def _target(url: str) -> URL:
+    return URL(url).with_fragment(None)
 
 
 def encode_query(payload: Mapping[str, Any]) -> str:

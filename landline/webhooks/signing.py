@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from secrets import token_bytes
@@ -45,9 +46,15 @@ def check_secret(secret: str) -> None:
 
 def signature(secret: str, message_id: str, timestamp_s: int, content: bytes) -> str:
     """One `v1,<base64>` signature of `<message_id>.<timestamp_s>.<content>`."""
-    return Webhook(secret).sign(
+    return _signer(secret).sign(
         message_id, datetime.fromtimestamp(timestamp_s, UTC), content.decode("utf-8")
     )
+
+
+# Every delivery of a line signs with the same secret: decode it once.
+@functools.lru_cache(maxsize=1024)
+def _signer(secret: str) -> Webhook:
+    return Webhook(secret)
 
 
 def signing_headers(

@@ -29,10 +29,12 @@ def upgrade() -> None:
         sa.Column("host", sa.String(length=300), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("window_attempts", sa.Integer(), nullable=False),
         sa.Column("event_at", sa.BigInteger(), nullable=False),
         sa.Column("window_start", sa.BigInteger(), nullable=False),
         sa.Column("next_at", sa.BigInteger(), nullable=False),
         sa.Column("lease_until", sa.BigInteger(), nullable=True),
+        sa.Column("leased_by", sa.Integer(), nullable=True),
         sa.Column("last_attempt_at", sa.BigInteger(), nullable=True),
         sa.Column("last_status", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.String(length=32), nullable=True),
@@ -48,6 +50,13 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_deliveries_due",
             ["host", "next_at"],
+            unique=False,
+            sqlite_where=sa.text("state IN ('pending', 'failed')"),
+            postgresql_where=sa.text("state IN ('pending', 'failed')"),
+        )
+        batch_op.create_index(
+            "ix_deliveries_window",
+            ["window_start"],
             unique=False,
             sqlite_where=sa.text("state IN ('pending', 'failed')"),
             postgresql_where=sa.text("state IN ('pending', 'failed')"),
@@ -132,6 +141,11 @@ def downgrade() -> None:
     op.drop_table("webhook_hosts")
     op.drop_table("delivery_failures")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_deliveries_window",
+            sqlite_where=sa.text("state IN ('pending', 'failed')"),
+            postgresql_where=sa.text("state IN ('pending', 'failed')"),
+        )
         batch_op.drop_index(
             "ix_deliveries_due",
             sqlite_where=sa.text("state IN ('pending', 'failed')"),
