@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from landline.core import ids
 
@@ -62,13 +62,14 @@ def plan_send(
     now: int,
     scheduled_at: int | None,
     next_id: Callable[[], int],
+    max_recipients: int = MAX_RECIPIENTS,
 ) -> SendPlan:
     unique = list(dict.fromkeys(numbers))
     if not unique:
         raise InvalidSend("contacts", "is required")
-    if len(unique) > MAX_RECIPIENTS:
+    if len(unique) > max_recipients:
         raise InvalidSend(
-            "contacts", f"has {len(unique)} numbers; at most {MAX_RECIPIENTS} are allowed"
+            "contacts", f"has {len(unique)} numbers; at most {max_recipients} are allowed"
         )
     check_body(body)
     root_id = next_id()
@@ -93,3 +94,12 @@ def plan_send(
         messages=planned,
         next_id=next_id,
     )
+
+
+def split(plan: SendPlan, size: int) -> list[SendPlan]:
+    """One send as several, `size` recipients each, to be stored one after another (a
+    group send is too big for one short transaction)."""
+    return [
+        replace(plan, messages=plan.messages[start : start + size])
+        for start in range(0, len(plan.messages), size)
+    ]
