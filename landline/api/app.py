@@ -16,7 +16,18 @@ from typing import Any
 import orjson
 
 from landline import metrics
-from landline.api import contact, conversation, forms, message, openapi, user, webhook
+from landline.api import (
+    contact,
+    conversation,
+    forms,
+    group,
+    message,
+    openapi,
+    password,
+    profile,
+    user,
+    webhook,
+)
 from landline.api.clients import client_address
 from landline.api.context import Call, Services
 from landline.api.endpoints import Endpoint
@@ -31,9 +42,10 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
+# Keyed in lower case: paths match case-insensitively (group/addMember).
 ENDPOINTS: dict[str, Endpoint] = {
-    endpoint.path: endpoint
-    for module in (user, message, conversation, contact, webhook)
+    endpoint.path.lower(): endpoint
+    for module in (user, profile, password, message, conversation, contact, group, webhook)
     for endpoint in module.ENDPOINTS
 }
 # Old clients put the API under a version prefix.

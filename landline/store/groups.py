@@ -210,9 +210,7 @@ def member_numbers(
         found[group_id] = list(
             connection.scalars(
                 select(group_members.c.number)
-                .where(
-                    group_members.c.device_id == device_id, group_members.c.group_id == group_id
-                )
+                .where(group_members.c.device_id == device_id, group_members.c.group_id == group_id)
                 .order_by(group_members.c.number)
                 .limit(limit)
             )
