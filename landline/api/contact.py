@@ -14,7 +14,7 @@ from landline.api import render
 from landline.api.context import Call
 from landline.api.endpoints import Endpoint
 from landline.api.envelope import bad_arguments, not_found
-from landline.api.fields import Id, Ids, Integer, Number, Text, param
+from landline.api.fields import Editable, Id, Ids, Integer, Number, param
 from landline.api.message import NOT_FOUND
 from landline.api.params import listed
 from landline.api.shapes import Contact, ContactAnswer, ContactList, TrueAnswer
@@ -61,7 +61,7 @@ async def list_(call: Call, args: ContactPage) -> ContactList:
 
 def _field(description: str, max_chars: int = 255, aliases: tuple[str, ...] = ()) -> str | None:
     value: str | None = param(
-        Text(max_chars),
+        Editable(max_chars),
         f"At most {max_chars} characters; trimmed. Absent leaves it unchanged; empty clears "
         "it. " + description,
         aliases=aliases,
@@ -118,9 +118,7 @@ def rendered(connection: Connection, rows: Sequence[Row[Any]], line: Line) -> li
     """Contacts as the API shows them, with the texts each sent and was sent."""
     fingerprints = {row.number: ids.fingerprint(line.device_id, [row.number]) for row in rows}
     counts = contacts.message_counts(connection, line.device_id, list(fingerprints.values()))
-    return [
-        render.contact(row, line, counts.get(fingerprints[row.number], (0, 0))) for row in rows
-    ]
+    return [render.contact(row, line, counts.get(fingerprints[row.number], (0, 0))) for row in rows]
 
 
 async def save(call: Call, args: ContactFields) -> ContactAnswer:

@@ -11,7 +11,7 @@ from landline.api import render
 from landline.api.context import Call
 from landline.api.endpoints import Endpoint
 from landline.api.envelope import bad_arguments, invalid_session
-from landline.api.fields import Text, param
+from landline.api.fields import Editable, Text, param
 from landline.api.shapes import SignatureAnswer, UserAnswer, UserDetail, UserInfo, UserSaveAnswer
 from landline.core import groups as group_rules
 from landline.core import sessions, signatures
@@ -53,7 +53,7 @@ async def get(call: Call, args: None) -> UserAnswer:
 
 def _field(description: str = "", max_chars: int = 255, aliases: tuple[str, ...] = ()) -> Any:
     return param(
-        Text(max_chars),
+        Editable(max_chars),
         f"At most {max_chars} characters; trimmed. Absent leaves it unchanged; empty clears "
         "it. " + description,
         aliases=aliases,
