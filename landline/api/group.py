@@ -59,8 +59,9 @@ async def _loaded(call: Call, group_id: int) -> Row[Any]:
 class SaveArgs:
     name: str | None = param(
         Text(rules.MAX_NAME_CHARS),
-        "The group's name; required for a new group.",
-        aliases=("groupName",),
+        "The group's name; a new group without one is named after its type (the Java "
+        "client sends only `type`).",
+        aliases=("groupName", "displayName"),
     )
     type: str | None = param(
         Text(rules.MAX_TYPE_CHARS),
@@ -70,6 +71,9 @@ class SaveArgs:
         "A group's address: that group is changed. Absent: a new group.",
         aliases=("group", "id"),
         required=False,
+    )
+    advertisement: str | None = param(
+        Text(1000), "Accepted for the Java client and ignored.", name="advertisement"
     )
 
 
@@ -87,13 +91,12 @@ async def save(call: Call, args: SaveArgs) -> GroupAnswer:
         )
         if not changed:
             raise not_found(f"group {rules.address(group_id)}")
-    return {"success": True, "response": render.group(await _loaded(call, group_id), line)}
+    return {"success": True, "response": render.group_view(await _loaded(call, group_id), line)}
 
 
 async def _create(call: Call, args: SaveArgs, line: Line, now: int) -> int:
-    if not args.name:
-        raise bad_arguments("name is required for a new group")
-    name, kind = args.name, args.type or rules.DEFAULT_TYPE
+    kind = args.type or rules.DEFAULT_TYPE
+    name = args.name or kind
     group_id = call.store.ids.next_id()
 
     def create(connection: Connection) -> bool:
@@ -116,7 +119,8 @@ class OneGroup:
 
 
 async def get(call: Call, args: OneGroup) -> GroupAnswer:
-    return {"success": True, "response": render.group(await _loaded(call, args.address), call.line)}
+    row = await _loaded(call, args.address)
+    return {"success": True, "response": render.group_view(row, call.line)}
 
 
 async def delete(call: Call, args: OneGroup) -> TrueAnswer:
@@ -267,8 +271,8 @@ ENDPOINTS = (
         "group",
         "Create a group, or rename one (with its address)",
         description=f"A line may have at most {rules.MAX_GROUPS} groups.",
-        errors="-703 when a new group has no name, a field is too long, the line has as many "
-        "groups as it may, or the address names no group of this line.",
+        errors="-703 when a field is too long, the line has as many groups as it may, or "
+        "the address names no group of this line.",
     ),
     Endpoint("group/get", get, OneGroup, GroupAnswer, "group", "One group", errors=NOT_FOUND),
     Endpoint(

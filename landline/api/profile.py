@@ -11,7 +11,8 @@ from landline.api import render
 from landline.api.context import Call
 from landline.api.endpoints import Endpoint
 from landline.api.envelope import bad_arguments, invalid_session
-from landline.api.fields import Editable, Text, param
+from landline.api.fields import Editable, param
+from landline.api.params import BadParam, Params
 from landline.api.shapes import SignatureAnswer, UserAnswer, UserDetail, UserInfo, UserSaveAnswer
 from landline.core import groups as group_rules
 from landline.core import sessions, signatures
@@ -32,7 +33,7 @@ def _load(connection: Connection, line: Line, user: int) -> UserDetail:
     profile = profiles.get(connection, line.device_id, user)
     counts = profiles.message_counts(connection, line.device_id)
     return {
-        "user": render.user(profile, line, counts),
+        "user": render.user(profile, line, counts, user),
         "settings": {
             "signature": line.signature or "",
             "timezone": line.timezone,
@@ -98,16 +99,43 @@ async def save(call: Call, args: UserFields) -> UserSaveAnswer:
         row = profiles.save(
             connection, device_id=line.device_id, operator_id=user, fields=given, now=now
         )
-        return render.user(row, line, profiles.message_counts(connection, line.device_id))
+        counts = profiles.message_counts(connection, line.device_id)
+        return render.user(row, line, counts, user)
 
     saved = await call.store.write(store)
     return {"success": True, "response": saved}
 
 
 @dataclass(frozen=True)
+class SignatureText:
+    """The signature's text, kept as sent (empty is a value: it removes the signature).
+
+    The newer Java client signs every request with `apiKey`, `date` and `signature` in the
+    query string, ahead of the body's parameters; when a request carries `apiKey`, its
+    first `signature` is that request signature, and the text is the one after it."""
+
+    max_chars: int
+
+    def parse(self, params: Params, name: str, names: tuple[str, ...]) -> str | None:
+        values = params.all(name)
+        if params.first("apiKey") is not None:
+            values = values[1:]
+        if not values:
+            values = params.all(*names[1:])
+        if not values:
+            return None
+        if len(values[0]) > self.max_chars:
+            raise BadParam(f"{name} is longer than {self.max_chars} characters")
+        return values[0]
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "maxLength": self.max_chars}
+
+
+@dataclass(frozen=True)
 class SignatureArgs:
     signature: str = param(
-        Text(max_chars=signatures.MAX_SIGNATURE_BYTES, exact=True),
+        SignatureText(signatures.MAX_SIGNATURE_BYTES),
         f"At most {signatures.MAX_SIGNATURE_BYTES} bytes of UTF-8, kept as sent but for "
         "spaces at either end; empty removes the signature.",
         aliases=("value", "text"),

@@ -10,6 +10,7 @@ from landline.api.shapes import (
     Contact,
     Conversation,
     Group,
+    GroupView,
     Message,
     MessagePayload,
     OptOutPayload,
@@ -180,8 +181,11 @@ def contact(row: Row[Any], line: Line, counts: tuple[int, int] = (0, 0)) -> Cont
     }
 
 
-def user(profile: Row[Any] | None, line: Line, counts: tuple[int, int]) -> UserInfo:
-    """The signed-in user: its saved profile (None: nothing saved yet) and the line."""
+def user(
+    profile: Row[Any] | None, line: Line, counts: tuple[int, int], operator_id: int = 0
+) -> UserInfo:
+    """The signed-in user (an operator, or the line itself when `operator_id` is 0): its
+    saved profile (None: nothing saved yet) and the line."""
     tz = line.timezone
 
     def text(name: str) -> str:
@@ -189,6 +193,7 @@ def user(profile: Row[Any] | None, line: Line, counts: tuple[int, int]) -> UserI
 
     first, last = text("first_name"), text("last_name")
     return {
+        "id": operator_id or line.device_id,
         "deviceId": line.device_id,
         "websiteDeviceId": line.device_id,
         "address": numbers.address(line.number),
@@ -217,9 +222,16 @@ def group(row: Row[Any], line: Line) -> Group:
         "id": row.id,
         "address": groups.address(row.id),
         "name": row.name,
+        "displayName": row.name,
         "type": row.type,
         "deviceId": row.device_id,
         "memberCount": int(row.member_count),
+        "cachedContactsCount": int(row.member_count),
         "dateCreated": times.render(row.created_at, tz),
         "lastUpdated": times.render(row.updated_at, tz),
     }
+
+
+def group_view(row: Row[Any], line: Line) -> GroupView:
+    found = group(row, line)
+    return {**found, "group": found}

@@ -372,6 +372,7 @@ class ReplayAnswer(TypedDict):
 class UserInfo(TypedDict):
     """The signed-in user: the line, or one of its operators."""
 
+    id: Annotated[int, doc("The user's id: the line's device id, or the operator's id.")]
     deviceId: Annotated[int, doc("The line's device id.")]
     websiteDeviceId: Annotated[int, doc("The same as deviceId.")]
     address: Address
@@ -405,11 +406,19 @@ class Group(TypedDict):
     id: Annotated[int, doc("The group id (64-bit).")]
     address: Annotated[str, Meta("`group:/<id>`.", pattern="^group:/[0-9]+$")]
     name: str
+    displayName: Annotated[str, doc("The same as name.")]
     type: str
     deviceId: int
     memberCount: Annotated[int, Meta(minimum=0)]
+    cachedContactsCount: Annotated[int, Meta("The same as memberCount.", minimum=0)]
     dateCreated: Annotated[Timestamp, when("When it was created")]
     lastUpdated: Annotated[Timestamp, when("When it or its members last changed")]
+
+
+class GroupView(Group):
+    """A group, and the same again under `group`, where the Java client reads it."""
+
+    group: Group
 
 
 class UserDetail(TypedDict):
@@ -451,7 +460,7 @@ class GroupAnswer(TypedDict):
     """One group."""
 
     success: Literal[True]
-    response: Group
+    response: GroupView
 
 
 class Error(TypedDict):

@@ -22,13 +22,24 @@ class NotAGroup(ValueError):
     pass
 
 
+# The PHP client puts `ptn:/` before whatever it is given to send to.
+_PHONE_PREFIX = "ptn:/"
+
+
+def _unprefixed(raw: str) -> str:
+    text = raw.strip()
+    if text.lower().startswith(_PHONE_PREFIX + PREFIX):
+        return text[len(_PHONE_PREFIX) :]
+    return text
+
+
 def is_address(raw: str) -> bool:
-    return raw.strip().lower().startswith(PREFIX)
+    return _unprefixed(raw).lower().startswith(PREFIX)
 
 
 def parse_address(raw: str) -> int:
-    """The group id of `group:/<id>` (a bare id is taken too)."""
-    text = raw.strip()
+    """The group id of `group:/<id>` (also `ptn:/group:/<id>`; a bare id is taken too)."""
+    text = _unprefixed(raw)
     found = _ADDRESS.fullmatch(text)
     digits = found.group(1) if found else text
     if not digits.isascii() or not digits.isdigit() or len(digits) > 19 or int(digits) > MAX_ID:
