@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -41,8 +42,6 @@ MAX_IDS = 1000
 WRITE_CHUNK = 250
 # Entries of a contacts list, duplicates and all (at most MAX_RECIPIENTS distinct).
 MAX_CONTACT_ENTRIES = 100
-# Recipients stored per write job; only a group send has more.
-SEND_BATCH = 100
 
 
 def start_param() -> Any:
@@ -129,13 +128,16 @@ async def send(call: Call, args: SendArgs) -> SendAnswer:
     opted_out: set[str] = set()
     blocked: set[str] = set()
     # A group send is stored a batch at a time: each batch is one short job of the
-    # writer, merged with whatever other lines' sends are queued beside it.
-    for part in outbound.split(plan, SEND_BATCH):
+    # writer, merged with whatever other lines' sends are queued beside it; and the
+    # batches fall due one after another (core/outbound.py).
+    loop = asyncio.get_running_loop()
+    for part in outbound.split(plan):
         outcome = await call.store.write_merged(sends.record_sends, part)
         opted_out |= outcome.opted_out
         blocked |= outcome.blocked
         if scheduled_at is None:
-            call.services.notify_outbound()
+            # Wake this process's dispatcher when the batch is due, not a poll later.
+            loop.call_later(part.hold_ms / 1000, call.services.notify_outbound)
     return {
         "success": True,
         "response": {

@@ -9,6 +9,12 @@ from landline.core import ids
 
 MAX_RECIPIENTS = 15
 MAX_BODY_BYTES = 250
+# A send to more recipients than this (a group send) is stored and handed to carriers in
+# batches of this many: each batch one short write, and each batch due PACE_MS after the
+# one before, so other lines' texts accepted meanwhile are due before the later batches
+# and go out between them rather than behind the whole group.
+BATCH = 50
+PACE_MS = 50
 
 
 class InvalidSend(ValueError):
@@ -39,10 +45,13 @@ class SendPlan:
     # For the ids only some sends need (the event of a recipient who turns out to have
     # opted out), taken when the send is stored rather than for every message up front.
     next_id: Callable[[], int] | None = field(default=None, compare=False, repr=False)
+    # How long after its time the send is due: a later batch of a group send waits its turn.
+    hold_ms: int = 0
 
     @property
     def available_at(self) -> int:
-        return self.scheduled_at if self.scheduled_at is not None else self.created_at
+        start = self.scheduled_at if self.scheduled_at is not None else self.created_at
+        return start + self.hold_ms
 
 
 def check_body(body: str, max_bytes: int = MAX_BODY_BYTES) -> None:
@@ -96,10 +105,11 @@ def plan_send(
     )
 
 
-def split(plan: SendPlan, size: int) -> list[SendPlan]:
-    """One send as several, `size` recipients each, to be stored one after another (a
-    group send is too big for one short transaction)."""
+def split(plan: SendPlan, size: int = BATCH, pace_ms: int = PACE_MS) -> list[SendPlan]:
+    """One send as several of `size` recipients each, to be stored one after another (a
+    group send is too big for one short transaction), each due `pace_ms` after the one
+    before."""
     return [
-        replace(plan, messages=plan.messages[start : start + size])
-        for start in range(0, len(plan.messages), size)
+        replace(plan, messages=plan.messages[start : start + size], hold_ms=index * pace_ms)
+        for index, start in enumerate(range(0, len(plan.messages), size))
     ]
