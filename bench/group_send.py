@@ -41,7 +41,7 @@ OTHER_LINE = "+12065550124"
 MEMBERS = 1000
 # Last four digits 1000-1999: numbers the simulated network delivers at once.
 MEMBER_NUMBERS = [f"+1206{n:07d}" for n in range(7_001_000, 7_001_000 + MEMBERS)]
-OTHER_NUMBERS = [f"+1303{n:07d}" for n in range(7_001_000, 7_002_000)]
+OTHER_NUMBERS = [f"+1303{n:07d}" for n in range(7_000_000, 7_100_000) if n % 10_000 >= 1000]
 
 
 @dataclass

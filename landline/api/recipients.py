@@ -43,7 +43,7 @@ class Recipients:
     def schema(self) -> dict[str, Any]:
         return {
             "type": "array",
-            "items": {"type": "string", "maxLength": 26},
+            "items": {"type": "string", "maxLength": max(numbers.MAX_RAW_CHARS, 26)},
             "maxItems": self.max_items,
         }
 
