@@ -132,12 +132,17 @@ async def send(call: Call, args: SendArgs) -> SendAnswer:
     # batches fall due one after another (core/outbound.py).
     loop = asyncio.get_running_loop()
     for part in outbound.split(plan):
+        if scheduled_at is None:
+            # A batch stored late is due no earlier than it is stored: texts other lines
+            # sent meanwhile are due first.
+            part = outbound.no_earlier_than(part, call.now())
         outcome = await call.store.write_merged(sends.record_sends, part)
         opted_out |= outcome.opted_out
         blocked |= outcome.blocked
         if scheduled_at is None:
             # Wake this process's dispatcher when the batch is due, not a poll later.
-            loop.call_later(part.hold_ms / 1000, call.services.notify_outbound)
+            wait_ms = max(0, part.available_at - call.now())
+            loop.call_later(wait_ms / 1000, call.services.notify_outbound)
     return {
         "success": True,
         "response": {

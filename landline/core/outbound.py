@@ -14,7 +14,7 @@ MAX_BODY_BYTES = 250
 # one before, so other lines' texts accepted meanwhile are due before the later batches
 # and go out between them rather than behind the whole group.
 BATCH = 50
-PACE_MS = 50
+PACE_MS = 100
 
 
 class InvalidSend(ValueError):
@@ -113,3 +113,10 @@ def split(plan: SendPlan, size: int = BATCH, pace_ms: int = PACE_MS) -> list[Sen
         replace(plan, messages=plan.messages[start : start + size], hold_ms=index * pace_ms)
         for index, start in enumerate(range(0, len(plan.messages), size))
     ]
+
+
+def no_earlier_than(plan: SendPlan, at: int) -> SendPlan:
+    """`plan`, due at `at` if it would be due before then."""
+    if plan.available_at >= at:
+        return plan
+    return replace(plan, hold_ms=plan.hold_ms + at - plan.available_at)
