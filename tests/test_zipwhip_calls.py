@@ -10,6 +10,7 @@ its own line's data.
 from __future__ import annotations
 
 import itertools
+import time
 from pathlib import Path
 from typing import Any
 
@@ -354,16 +355,35 @@ def test_a_thousand_member_group_send_ends_once_for_every_member(server: Landlin
     assert ok(line("group/get", address=address))["memberCount"] == 1000
     result = ok(line("message/send", contacts=address, body="Sale today"))
     assert len(result["tokens"]) == 1000
-    server.settle(rounds=500)
     sent = [int(t["message"]) for t in result["tokens"]]
-    statuses = server.store.read_sync(
-        lambda c: dict(
-            c.execute(select(messages.c.id, messages.c.status).where(messages.c.id.in_(sent)))
-            .tuples()
-            .all()
+
+    def column(name: str) -> dict[int, Any]:
+        return server.store.read_sync(
+            lambda c: dict(
+                c.execute(select(messages.c.id, messages.c[name]).where(messages.c.id.in_(sent)))
+                .tuples()
+                .all()
+            )
         )
-    )
+
+    # Stored in batches of 50, in order, each due 100 ms after the one before or when it
+    # was stored if later (no worker has run yet).
+    created = min(column("created_at").values())
+    due = [at for _, at in sorted(column("due_at").items())]
+    batches = [due[start : start + 50] for start in range(0, 1000, 50)]
+    assert all(len(set(batch)) == 1 for batch in batches)
+    starts = [batch[0] for batch in batches]
+    assert starts == sorted(starts)
+    assert all(at >= created + 100 * index for index, at in enumerate(starts))
+
+    deadline = time.monotonic() + 60
+    statuses = column("status")
+    while set(statuses.values()) != {6} and time.monotonic() < deadline:
+        server.settle(rounds=500)
+        time.sleep(0.05)
+        statuses = column("status")
     assert len(statuses) == 1000 and set(statuses.values()) == {6}
+    assert len(set(column("ended_at"))) == 1000
 
 
 # --------------------------------------------------------------------------- blocking
