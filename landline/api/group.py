@@ -232,14 +232,15 @@ class RemoveMemberArgs:
 async def remove_member(call: Call, args: RemoveMemberArgs) -> TrueAnswer:
     line, now = call.line, call.now()
     await _loaded(call, args.group)
-    number = _member_number(args.member)
+    number, contact_id = _member(args.member)
 
     def remove(connection: Connection) -> bool:
+        # A string of digits may be either: the number of a member wins, then a contact id.
         found = number
-        if found is None:
-            found = groups.number_of_member(
-                connection, line.device_id, args.group, int(args.member)
-            )
+        if (
+            found is None or not groups.is_member(connection, line.device_id, args.group, found)
+        ) and contact_id is not None:
+            found = groups.number_of_member(connection, line.device_id, args.group, contact_id)
         if found is None:
             return False
         return groups.remove_member(
@@ -251,15 +252,17 @@ async def remove_member(call: Call, args: RemoveMemberArgs) -> TrueAnswer:
     return {"success": True, "response": True}
 
 
-def _member_number(raw: str) -> str | None:
-    """The member's number, or None when `raw` is a contact id; -703 when it is neither."""
+def _member(raw: str) -> tuple[str | None, int | None]:
+    """What `raw` may name: a number, a contact id, or both; -703 when neither."""
     try:
-        return numbers.to_e164(raw)
+        number: str | None = numbers.to_e164(raw)
     except numbers.InvalidNumber:
-        pass
-    if raw.isascii() and raw.isdigit() and len(raw) <= 19:
-        return None
-    raise bad_arguments(f"member is neither a phone number nor a contact id: {shown(raw)}")
+        number = None
+    text = raw.strip()
+    is_id = text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= rules.MAX_ID
+    if number is None and not is_id:
+        raise bad_arguments(f"member is neither a phone number nor a contact id: {shown(raw)}")
+    return number, int(text) if is_id else None
 
 
 ENDPOINTS = (
