@@ -19,9 +19,10 @@ from conftest import Landline, start_quiet_landline
 from sqlalchemy import select
 
 from landline import accounts
-from landline.core import ids, numbers
+from landline.core import ids, numbers, passwords
 from landline.core.events import EventKind
 from landline.store import groups as group_store
+from landline.store import lines
 from landline.store.schema import events, messages
 
 _numbers = itertools.count(1000)
@@ -554,3 +555,69 @@ def test_send_takes_a_saved_contact_by_id_and_ignores_from_name_and_ads(server: 
     refused(line("message/send", body="hi"), -703, "contacts")
     refused(line("message/send", contacts="group:/x", body="hi"), -703, "group:/x")
     assert len(ok(line("message/list"))) == 1
+
+
+def test_wrong_current_passwords_are_throttled_like_logins(server: Landline) -> None:
+    line = Session(server)
+    for _ in range(5):
+        refused(line("password/change", currentPassword="guess", password="whatever-1"), -100)
+    throttled = server.http.post(
+        "/password/change",
+        data={"session": line.key, "currentPassword": "secret", "password": "whatever-1"},
+    )
+    assert throttled.status_code == 429 and "Retry-After" in throttled.headers
+    refused(throttled.json(), -429)
+    # The password did not change, and the session still works.
+    stored = server.store.read_sync(lambda c: lines.password_hash_of(c, line.device_id, None))
+    assert passwords.verify("secret", stored)
+    ok(line("user/get"))
+
+
+def test_an_operator_changes_only_their_own_password(server: Landline) -> None:
+    line = Session(server)
+    name = f"op{line.device_id}"
+    assert accounts.add_operator(server.store, line.number, name, "operator-pw")
+    op_key = ok(server.call("user/login", username=name, password="operator-pw"))
+    ok(
+        server.call(
+            "password/change",
+            session=op_key,
+            currentPassword="operator-pw",
+            password="operator-new",
+            revokeOthers="true",
+        )
+    )
+    ok(server.call("user/login", username=name, password="operator-new"))
+    ok(server.call("user/login", username=line.number, password="secret"))
+    # The operator's revokeOthers did not touch the line's own sessions.
+    ok(line("user/get"))
+
+
+def test_the_new_answers_match_the_openapi_document(server: Landline) -> None:
+    from test_openapi import fetch
+
+    described = fetch(server)
+    line = Session(server)
+    friend = new_number()
+
+    def check(path: str, **params: Any) -> Any:
+        answer = line(path, **params)
+        described.check(f"/{path}", answer)
+        return answer["response"]
+
+    check("user/save", firstName="Ada")
+    check("user/signature/set", signature="-- Ada")
+    check("user/signature/get")
+    group = check("group/save", name="Team")
+    check("group/get", address=group["address"])
+    check("group/addMember", group=group["address"], mobileNumber=friend)
+    check("group/members", group=group["address"])
+    check("user/get")
+    blocked = new_number()
+    check("contact/block", mobileNumber=blocked)
+    check("message/send", contacts=[group["address"], blocked], body="hi")
+    check("contact/unblock", mobileNumber=blocked)
+    check("contact/save", address=friend, businessName="Co", custom2="x")
+    check("group/removeMember", group=group["address"], member=friend)
+    check("group/delete", address=group["address"])
+    check("password/change", currentPassword="secret", password="changed-password")
