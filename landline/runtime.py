@@ -139,6 +139,7 @@ class Runtime:
             webhook_policy=self.webhook_policy,
             webhook_resolver=self.webhook_resolver,
             secret_box=self.secret_box,
+            group_max_members=self.settings.group_max_members,
         )
 
     def api(self) -> LandlineApi:

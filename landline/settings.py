@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from landline.core import throttle
+from landline.core import groups, throttle
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     # Requests a second one line may make through one API process, as a burst of the
     # same size that refills at this rate; over it, HTTP 429. 0 means no limit.
     rate_limit: float = Field(default=0, ge=0)
+    # Members one group may hold; a send to a group is bounded by it (core/groups.py).
+    group_max_members: int = Field(default=groups.DEFAULT_MAX_MEMBERS, ge=1, le=100_000)
     # user/login: failed logins a user name, and a client address, may make in a window
     # that opens at its first failure; past that, HTTP 429 until the window closes
     # (core/throttle.py). Counted per API process, in at most login_throttle_keys user

@@ -16,12 +16,24 @@ from typing import Any
 import orjson
 
 from landline import metrics
-from landline.api import contact, conversation, forms, message, openapi, user, webhook
+from landline.api import (
+    contact,
+    conversation,
+    forms,
+    group,
+    message,
+    openapi,
+    password,
+    profile,
+    user,
+    webhook,
+)
 from landline.api.clients import client_address
 from landline.api.context import Call, Services
 from landline.api.endpoints import Endpoint
 from landline.api.envelope import JSON_TYPE, TOO_LARGE_PAGE, ApiError, error_body
 from landline.api.fields import parse_args
+from landline.api.glued import unglue_session
 from landline.api.params import BadParam, Params
 from landline.core.status import ErrorCode
 
@@ -33,9 +45,11 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 ENDPOINTS: dict[str, Endpoint] = {
     endpoint.path: endpoint
-    for module in (user, message, conversation, contact, webhook)
+    for module in (user, profile, password, message, conversation, contact, group, webhook)
     for endpoint in module.ENDPOINTS
 }
+# Paths match case-insensitively, so they are looked up in lower case (group/addMember).
+_BY_KEY: dict[str, Endpoint] = {path.lower(): endpoint for path, endpoint in ENDPOINTS.items()}
 # Old clients put the API under a version prefix.
 PATH_PREFIXES = ("/api/v1/", "/v1/")
 MAX_BODY_BYTES = 600 * 1024
@@ -91,7 +105,7 @@ class LandlineApi:
         clock = time.perf_counter()
         key = endpoint_key(scope["path"])
         # Counted per known path only, so the metrics' labels stay a short list.
-        label = key if key in ENDPOINTS or key in OWN_PATHS else "unknown"
+        label = key if key in _BY_KEY or key in OWN_PATHS else "unknown"
         result = "-855"
         try:
             result = await self._http(key, scope, receive, tracked)
@@ -122,7 +136,7 @@ class LandlineApi:
             )
             await _respond(send, 200, page, metrics.CONTENT_TYPE.encode())
             return "ok"
-        endpoint = ENDPOINTS.get(key)
+        endpoint = _BY_KEY.get(key)
         if endpoint is None and key != "noop":
             await _respond(
                 send,
@@ -233,7 +247,7 @@ def _params(scope: Scope, body: bytes) -> Params:
         else:
             # Form bodies, and clients that send one with no content type at all.
             pairs.extend(forms.urlencoded(body))
-    return Params(pairs)
+    return Params(unglue_session(pairs))
 
 
 async def _respond(

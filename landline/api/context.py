@@ -13,7 +13,7 @@ from landline.api.clients import Network
 from landline.api.envelope import ApiError, invalid_session
 from landline.api.hashing import HashingPool
 from landline.api.params import Params
-from landline.core import acl, sessions
+from landline.core import acl, groups, sessions
 from landline.core.address_policy import AddressPolicy
 from landline.core.clock import Clock
 from landline.core.lines import LineState
@@ -95,6 +95,8 @@ class Services:
     webhook_resolver: AbstractResolver | None = None
     # Opens and seals the lines' webhook signing secrets.
     secret_box: SecretBox = field(default_factory=SecretBox.ephemeral)
+    # Members one group may hold (LANDLINE_GROUP_MAX_MEMBERS).
+    group_max_members: int = groups.DEFAULT_MAX_MEMBERS
 
 
 class Call:

@@ -63,6 +63,7 @@ class CarrierEvents:
         next_id = self._store.ids.next_id
         message_id = next_id()
         contact_id = ids.contact_id(line.device_id, text.source)
+        blocked = contacts.is_blocked(connection, line.device_id, text.source)
         stored = inbound.record_inbound(
             connection,
             message_id=message_id,
@@ -76,9 +77,12 @@ class CarrierEvents:
             connector=connector,
             carrier_ref=text.carrier_ref,
             at=now,
+            blocked=blocked,
         )
         keyword = optout.classify(text.body) if stored else None
         if keyword is None:
+            return False
+        if blocked and keyword is optout.Keyword.HELP:
             return False
         if keyword is optout.Keyword.HELP:
             reply = line.help_text or optout.DEFAULT_HELP_TEXT
@@ -103,7 +107,9 @@ class CarrierEvents:
                 },
                 now=now,
             )
-            if not changed:
+            # A blocked number's STOP still counts (the line must honor it), but the line
+            # sends it nothing, not even the confirmation.
+            if not changed or blocked:
                 return False
             if opting_out:
                 # Texts queued or scheduled before the STOP must not reach them either.

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData(
@@ -56,6 +57,8 @@ lines = Table(
     Column("webhook_secret_rotated_at", BigInteger, nullable=True),
     # Comma-separated networks whose clients may use the line's session keys; null: any.
     Column("acl", Text, nullable=True),
+    # Appended (after a newline) to every text the line's users send; null: none.
+    Column("signature", Text, nullable=True),
 )
 
 operators = Table(
@@ -92,6 +95,15 @@ contacts = Table(
     Column("state", String(255), nullable=True),
     Column("zipcode", String(32), nullable=True),
     Column("birthday", String(32), nullable=True),
+    Column("business_name", String(255), nullable=True),
+    Column("job_title", String(255), nullable=True),
+    Column("address_line1", String(255), nullable=True),
+    Column("address_line2", String(255), nullable=True),
+    Column("country", String(255), nullable=True),
+    Column("custom1", String(255), nullable=True),
+    Column("custom2", String(255), nullable=True),
+    # Texts from a blocked number are kept hidden and fire nothing; sends to it end at once.
+    Column("blocked", Boolean, nullable=False, server_default=false()),
     Column("opted_out", Boolean, nullable=False, default=False),
     Column("deleted", Boolean, nullable=False, default=False),
     Column("created_at", BigInteger, nullable=False),
@@ -165,6 +177,8 @@ messages = Table(
     Column("lease_token", BigInteger, nullable=True),
     # The line's own answer to STOP or HELP goes out even to a contact who opted out.
     Column("ignore_opt_out", Boolean, nullable=False, default=False),
+    # An inbound text from a number the line had blocked (stored hidden); null otherwise.
+    Column("blocked", Boolean, nullable=True),
     Index(None, "device_id", "id"),
     Index(None, "device_id", "fingerprint", "id"),
 )
@@ -193,6 +207,48 @@ Index(
     unique=True,
     sqlite_where=messages.c.direction == "MO",
     postgresql_where=messages.c.direction == "MO",
+)
+
+# What the people who use a line say about themselves (user/get, user/save): the line's
+# own profile has operator_id 0, each operator's their own id.
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("device_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("operator_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("first_name", String(255), nullable=True),
+    Column("last_name", String(255), nullable=True),
+    Column("business_name", String(255), nullable=True),
+    Column("email", String(255), nullable=True),
+    Column("phone_key", String(255), nullable=True),
+    Column("notes", Text, nullable=True),
+    Column("loc", String(255), nullable=True),
+    Column("zipcode", String(32), nullable=True),
+    Column("birthday", String(32), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# Named lists of a line's contacts, each with its own address (group:/<id>).
+groups = Table(
+    "groups",
+    metadata,
+    Column("device_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(255), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("device_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("group_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("number", String(16), primary_key=True),
+    Column("contact_id", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
 )
 
 # Everything a webhook would report, written in the transaction that made the change.
