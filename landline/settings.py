@@ -79,6 +79,14 @@ class Settings(BaseSettings):
     media_s3_prefix: str = ""
     # Hosted content older than this many days is removed; 0 keeps it for ever.
     media_retention_days: int = Field(default=0, ge=0)
+    # The address carriers reach this server at (https://texts.example.com): where a REST
+    # provider fetches an MMS's parts (signed links) and sends its callbacks.
+    public_url: str = ""
+    # A REST messaging provider that speaks Twilio's Messages API (Twilio, SignalWire,
+    # ...), as the connector `twilio` (route e.g. `mms:+1=twilio`). Empty sid: none.
+    upstream_account_sid: str = ""
+    upstream_auth_token: SecretStr = SecretStr("")
+    upstream_base_url: str = "https://api.twilio.com"
     # What one client may hold of the HTTP server. Unfinished headers are buffered, so
     # both their size and the time they take are bounded; over the size or count, 431.
     # Request line and headers together:

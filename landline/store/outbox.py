@@ -43,6 +43,7 @@ def claim_due(
                 messages.c.body,
                 messages.c.status,
                 messages.c.attempts,
+                messages.c.transport,
                 (func.coalesce(contacts.c.opted_out, False) & ~messages.c.ignore_opt_out).label(
                     "opted_out"
                 ),
