@@ -44,7 +44,7 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 ENDPOINTS: dict[str, Endpoint] = {
-    endpoint.path: endpoint
+    endpoint.path.lower(): endpoint
     for module in (user, message, conversation, contact, webhook, hosted)
     for endpoint in module.ENDPOINTS
 }
