@@ -8,6 +8,7 @@ content store a chunk at a time, with their type, length, ETag and Range support
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any, TypedDict
 from urllib.parse import quote
@@ -28,6 +29,13 @@ from landline.core.status import ErrorCode
 from landline.media.keys import is_valid_key
 from landline.media.storage import InvalidRange, ObjectMissing
 from landline.store import media, messages
+from landline.store.access import Store
+
+# Content rows recently served, per store: a row never changes (retention deletes the
+# object with it, and a missing object answers "not found"), so a repeated read of the
+# same content skips the database.
+ROW_CACHE_ENTRIES = 10_000
+_row_caches: weakref.WeakKeyDictionary[Store, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 GET_PATH = "hostedcontent/get"
 SAVE_PATH = "hostedcontent/save"
@@ -110,10 +118,22 @@ async def get(request: RawRequest, send: Send) -> str:
         return await _error(send, bad_arguments(str(exc)))
     except ApiError as exc:
         return await _error(send, exc)
-    row = await call.store.read(media.owned, line.device_id, key)
-    if row is None:
+    row = await _content_row(call.store, key)
+    if row is None or row.device_id != line.device_id:
         return await _error(send, not_found("content"))
     return await _serve(request, send, row)
+
+
+async def _content_row(store: Store, key: str) -> Any:
+    cache = _row_caches.setdefault(store, {})
+    row = cache.get(key)
+    if row is None:
+        row = await store.read(media.by_key, key)
+        if row is not None:
+            if len(cache) >= ROW_CACHE_ENTRIES:
+                cache.clear()
+            cache[key] = row
+    return row
 
 
 async def _serve(request: RawRequest, send: Send, row: Any) -> str:
@@ -237,7 +257,7 @@ async def linked(request: RawRequest, send: Send) -> str:
     except (BadParam, LinkRefused) as exc:
         await respond(send, 403, error_body(ErrorCode.BAD_ARGUMENTS, f"Forbidden: {exc}"))
         return "403"
-    row = await request.services.store.read(media.by_key, key)
+    row = await _content_row(request.services.store, key)
     if row is None:
         return await _error(send, not_found("content"))
     return await _serve(request, send, row)

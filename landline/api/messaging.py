@@ -14,8 +14,6 @@ import logging
 import secrets
 from typing import Any
 
-from sqlalchemy import Connection
-
 from landline.api.envelope import ApiError
 from landline.api.params import BadParam, Params
 from landline.api.raw import RawRequest, Send, respond_json
@@ -26,7 +24,8 @@ from landline.core.outbound import InvalidSend
 from landline.core.routes import Kind
 from landline.core.status import ErrorCode, describe
 from landline.media.keys import is_valid_key
-from landline.store import media, sends
+from landline.store import media
+from landline.store.mms_sends import MmsSend, record_mms_sends
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +95,7 @@ async def _send(request: RawRequest) -> dict[str, Any]:
         raise Refused("MMS is not enabled on this line; ask the operator to enable it")
     if request.services.routes.connector_for(number, Kind.MMS) is None:
         raise Refused(f"Unable to determine carrier: no MMS route serves {number}")
-    hosted = await call.store.read(media.owned_many, line.device_id, keys)
+    hosted = await call.store.read(media.owned_many, line.device_id, keys) if keys else {}
     missing = [key for key in keys if key not in hosted]
     if missing:
         raise Refused(f"Bad arguments: key {missing[0][:40]!r} names no content of this line")
@@ -113,16 +112,9 @@ async def _send(request: RawRequest) -> dict[str, Any]:
     )
     message_id = plan.root_id
     # Parts in the order the client gave them: uploaded files, then hosted keys.
-    parts = stored.keys + keys
-
-    def record(connection: Connection) -> sends.SendOutcome:
-        media.record_media(connection, stored.rows)
-        outcome = sends.record_send(connection, plan)
-        media.attach(connection, line.device_id, message_id, parts)
-        return outcome
-
+    item = MmsSend(plan, stored.rows, stored.keys + keys)
     try:
-        outcome = await call.store.write(record)
+        outcome = await call.store.write_merged(record_mms_sends, item)
     except BaseException:
         await discard(content, stored.keys)
         raise
