@@ -44,10 +44,12 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 ENDPOINTS: dict[str, Endpoint] = {
-    endpoint.path.lower(): endpoint
+    endpoint.path: endpoint
     for module in (user, message, conversation, contact, webhook, hosted)
     for endpoint in module.ENDPOINTS
 }
+# Paths are matched lowered (a few are spelled in camel case, messageAttachment/list).
+_BY_KEY = {path.lower(): endpoint for path, endpoint in ENDPOINTS.items()}
 # Calls that read files or answer raw bytes (api/raw.py), by lowered path.
 RAW_ENDPOINTS: dict[str, RawHandler] = {
     messaging.PATH: messaging.handle,
@@ -109,7 +111,7 @@ class LandlineApi:
         clock = time.perf_counter()
         key = endpoint_key(scope["path"])
         # Counted per known path only, so the metrics' labels stay a short list.
-        label = key if key in ENDPOINTS or key in RAW_ENDPOINTS or key in OWN_PATHS else "unknown"
+        label = key if key in _BY_KEY or key in RAW_ENDPOINTS or key in OWN_PATHS else "unknown"
         result = "-855"
         try:
             result = await self._http(key, scope, receive, tracked)
@@ -148,7 +150,7 @@ class LandlineApi:
                 return "413"
             client = client_address(scope, self.services.trusted_proxies)
             return await raw(RawRequest(scope, body, self.services, client), send)
-        endpoint = ENDPOINTS.get(key)
+        endpoint = _BY_KEY.get(key)
         if endpoint is None and key != "noop":
             await _respond(
                 send,
