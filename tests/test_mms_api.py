@@ -410,6 +410,10 @@ def test_a_line_without_mms_is_refused(server: Server) -> None:
     before = server.snapshot()
     answer = server.send(session, files={"image": ("a.png", png())}, to="+12065550177").json()
     assert answer["success"] is False and "MMS is not enabled" in answer["errorDesc"]
+    saved = server.http.post(
+        "/hostedContent/save", params={"session": session}, files={"data": ("a.png", png())}
+    ).json()
+    assert saved["success"] is False and "MMS is not enabled" in saved["response"]["desc"]
     assert server.snapshot() == before
 
 

@@ -21,7 +21,7 @@ from landline.api.envelope import ApiError, bad_arguments, error_body, not_found
 from landline.api.fields import Id, param
 from landline.api.params import BadParam, Params
 from landline.api.raw import RawRequest, Send, respond, respond_json
-from landline.api.uploads import UploadRefused, check_files, store_files
+from landline.api.uploads import UploadRefused, check_files, discard, store_files
 from landline.core import times
 from landline.core.byte_ranges import RangeNotSatisfiable, parse_range
 from landline.core.media_links import PATH_PREFIX, LinkRefused
@@ -219,6 +219,8 @@ async def save(request: RawRequest, send: Send) -> str:
         line = await call.authenticate()
         if content is None:
             raise bad_arguments("this server keeps no hosted content")
+        if not line.mms:
+            raise bad_arguments("MMS is not enabled on this line; ask the operator to enable it")
         if len(form.files) != 1:
             raise bad_arguments(f"hostedContent/save takes one file; {len(form.files)} were sent")
         checked = check_files(form.files)
@@ -231,8 +233,8 @@ async def save(request: RawRequest, send: Send) -> str:
     stored = await store_files(content, line.device_id, checked, call.now())
     try:
         await call.store.write(lambda c: media.record_media(c, stored.rows))
-    except BaseException:
-        await content.delete(stored.keys[0])
+    except Exception:
+        await discard(content, stored.keys)
         raise
     await respond_json(send, 200, {"success": True, "response": stored.keys[0]})
     return "ok"

@@ -115,7 +115,9 @@ async def _send(request: RawRequest) -> dict[str, Any]:
     item = MmsSend(plan, stored.rows, stored.keys + keys)
     try:
         outcome = await call.store.write_merged(record_mms_sends, item)
-    except BaseException:
+    except Exception:
+        # The transaction failed: nothing refers to the new content. (A cancelled
+        # request leaves it: its write may still commit.)
         await discard(content, stored.keys)
         raise
     call.services.notify_outbound()

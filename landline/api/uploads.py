@@ -74,5 +74,5 @@ async def discard(content: ContentStore, keys: Sequence[str]) -> None:
         try:
             await content.delete(key)
         except Exception:
-            # The store's retention removes what a failed request left, later.
+            # Unreferenced: no key to it was ever answered, so it is unreachable.
             log.warning("could not remove unused content %s", key, exc_info=True)
