@@ -21,6 +21,7 @@ from landline.api import (
     conversation,
     forms,
     hosted,
+    media_openapi,
     message,
     messaging,
     openapi,
@@ -90,7 +91,9 @@ class LandlineApi:
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
         self._max_body = max_body_bytes
-        self._openapi = orjson.dumps(openapi.document(ENDPOINTS.values()))
+        described = openapi.document(ENDPOINTS.values())
+        described["paths"].update(media_openapi.paths())
+        self._openapi = orjson.dumps(described)
         self._metrics = metrics.registry(metrics_collector)
         self._counts = metrics.RequestCounts()
         self._flusher: asyncio.Task[None] | None = None
