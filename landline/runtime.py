@@ -150,6 +150,7 @@ class Runtime:
             webhook_resolver=self.webhook_resolver,
             secret_box=self.secret_box,
             media=self.media,
+            media_quota_bytes=self.settings.media_quota_mb * 1024 * 1024,
             media_links=self.media_links,
             carrier_paths=self.carrier_paths,
         )

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     media_s3_prefix: str = ""
     # Hosted content older than this many days is removed; 0 keeps it for ever.
     media_retention_days: int = Field(default=0, ge=0)
+    # Hosted content one line may keep, in MB (uploads past it are refused); 0: no limit.
+    media_quota_mb: int = Field(default=1024, ge=0)
     # The address carriers reach this server at (https://texts.example.com): where a REST
     # provider fetches an MMS's parts (signed links) and sends its callbacks.
     public_url: str = ""

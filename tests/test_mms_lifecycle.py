@@ -85,3 +85,36 @@ def test_sim_mms_sends_a_handsets_picture_to_the_line(tmp_path: Path) -> None:
         assert served.content == picture.read_bytes()
     finally:
         server.stop()
+
+
+def test_a_line_past_its_quota_can_upload_no_more(db_url: str, tmp_path: Path) -> None:
+    server = start_quiet_landline(db_url, tmp_path, media_quota_mb=1)
+    try:
+        _, session = server.add_line(LINE, mms=True)
+        _, other = server.add_line("2065550151", mms=True)
+        notes = b"minutes of the meeting\n" * 21_000  # 483 KB of text
+
+        def save(key: str) -> dict[str, object]:
+            return dict(
+                server.http.post(
+                    "/hostedContent/save",
+                    params={"session": key},
+                    files={"file": ("notes.txt", notes, "text/plain")},
+                ).json()
+            )
+
+        assert save(session)["success"] is True
+        assert save(session)["success"] is True  # 966 KB of 1024
+        refused = save(session)
+        assert refused["success"] is False and "quota is 1 MB" in str(refused["response"])
+        sent = server.http.post(
+            "/messaging/send",
+            params={"session": session, "to": "+12065550177"},
+            files={"file": ("notes.txt", notes, "text/plain")},
+        ).json()
+        assert sent["success"] is False and "quota" in sent["errorDesc"]
+        # The quota is the line's own: another line still uploads.
+        assert save(other)["success"] is True
+        assert len(disk_objects(tmp_path / "data")) == 3
+    finally:
+        server.stop()

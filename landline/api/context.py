@@ -100,6 +100,8 @@ class Services:
     secret_box: SecretBox = field(default_factory=SecretBox.ephemeral)
     # Where MMS content is kept (media/backends.py); None: this server takes no MMS.
     media: ContentStore | None = None
+    # Bytes of hosted content one line may keep; 0: no limit.
+    media_quota_bytes: int = 0
     # Signed links to content, for carriers that fetch it (None: no public URL set).
     media_links: MediaLinks | None = None
     # Paths a connector answers itself (a REST provider's callbacks), by their key

@@ -21,7 +21,13 @@ from landline.api.envelope import ApiError, bad_arguments, error_body, not_found
 from landline.api.fields import Id, param
 from landline.api.params import BadParam, Params
 from landline.api.raw import RawRequest, Send, respond, respond_json
-from landline.api.uploads import UploadRefused, check_files, discard, store_files
+from landline.api.uploads import (
+    UploadRefused,
+    check_files,
+    check_quota,
+    discard,
+    store_files,
+)
 from landline.core import times
 from landline.core.byte_ranges import RangeNotSatisfiable, parse_range
 from landline.core.media_links import PATH_PREFIX, LinkRefused
@@ -224,6 +230,7 @@ async def save(request: RawRequest, send: Send) -> str:
         if len(form.files) != 1:
             raise bad_arguments(f"hostedContent/save takes one file; {len(form.files)} were sent")
         checked = check_files(form.files)
+        await check_quota(call.store, line.device_id, checked, request.services.media_quota_bytes)
     except BadParam as exc:
         return await _error(send, bad_arguments(str(exc)))
     except UploadRefused as exc:

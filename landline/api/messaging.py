@@ -17,7 +17,13 @@ from typing import Any
 from landline.api.envelope import ApiError
 from landline.api.params import BadParam, Params
 from landline.api.raw import RawRequest, Send, respond_json
-from landline.api.uploads import UploadRefused, check_files, discard, store_files
+from landline.api.uploads import (
+    UploadRefused,
+    check_files,
+    check_quota,
+    discard,
+    store_files,
+)
 from landline.core import mms, numbers
 from landline.core.lines import LineState
 from landline.core.outbound import InvalidSend
@@ -100,6 +106,10 @@ async def _send(request: RawRequest) -> dict[str, Any]:
     if missing:
         raise Refused(f"Bad arguments: key {missing[0][:40]!r} names no content of this line")
 
+    try:
+        await check_quota(call.store, line.device_id, checked, request.services.media_quota_bytes)
+    except UploadRefused as exc:
+        raise Refused(f"Bad arguments: {exc}") from None
     now = call.now()
     stored = await store_files(content, line.device_id, checked, now)
     plan = mms.plan_mms(

@@ -15,7 +15,8 @@ from landline.api.forms import UploadedFile
 from landline.core.media_types import MediaRefused, MediaType, judge, safe_file_name
 from landline.media.keys import new_key
 from landline.media.storage import ContentStore
-from landline.store.media import media_row
+from landline.store.access import Store
+from landline.store.media import bytes_used, media_row
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,22 @@ def check_files(files: Sequence[UploadedFile]) -> list[CheckedFile]:
             raise UploadRefused(f"file {shown[:60]!r}: {exc}") from None
         checked.append(CheckedFile(upload.data, media_type, safe_file_name(shown, media_type)))
     return checked
+
+
+async def check_quota(
+    store: Store, device_id: int, files: Sequence[CheckedFile], quota_bytes: int
+) -> None:
+    """Refuse files that would take the line past its quota. Checked before storing, so
+    concurrent uploads may pass it by one request's files each."""
+    if quota_bytes <= 0 or not files:
+        return
+    adding = sum(len(file.data) for file in files)
+    used = await store.read(bytes_used, device_id)
+    if used + adding > quota_bytes:
+        raise UploadRefused(
+            f"this line keeps {used // 1_048_576} MB of hosted content; its quota is "
+            f"{quota_bytes // 1_048_576} MB"
+        )
 
 
 @dataclass(frozen=True)

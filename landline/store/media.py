@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from landline.core.mms import TRANSPORT, Part
 from landline.store.schema import attachments, media, messages
@@ -127,3 +127,11 @@ def inbound_known(connection: Connection, connector: str, carrier_ref: str) -> b
         ).first()
         is not None
     )
+
+
+def bytes_used(connection: Connection, device_id: int) -> int:
+    """How much hosted content the line keeps."""
+    total = connection.execute(
+        select(func.coalesce(func.sum(media.c.size_bytes), 0)).where(media.c.device_id == device_id)
+    ).scalar_one()
+    return int(total)

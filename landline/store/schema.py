@@ -212,6 +212,8 @@ media = Table(
     Column("created_at", BigInteger, nullable=False),
     # Retention removes the oldest first.
     Index(None, "created_at"),
+    # A line's quota adds up its content.
+    Index(None, "device_id", "created_at"),
 )
 
 # An MMS's parts, in order: each names hosted content (several messages may share one).

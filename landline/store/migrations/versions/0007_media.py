@@ -29,6 +29,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("storage_key", name=op.f("pk_media")),
     )
     op.create_index(op.f("ix_media_created_at"), "media", ["created_at"], unique=False)
+    op.create_index(
+        op.f("ix_media_device_id_created_at"), "media", ["device_id", "created_at"], unique=False
+    )
     op.create_table(
         "attachments",
         sa.Column("message_id", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -59,5 +62,6 @@ def downgrade() -> None:
         batch.drop_column("transport")
     op.drop_index(op.f("ix_attachments_storage_key"), table_name="attachments")
     op.drop_table("attachments")
+    op.drop_index(op.f("ix_media_device_id_created_at"), table_name="media")
     op.drop_index(op.f("ix_media_created_at"), table_name="media")
     op.drop_table("media")
