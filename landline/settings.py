@@ -170,5 +170,14 @@ class Settings(BaseSettings):
             raise ValueError("media_backend s3 needs media_s3_bucket")
         return self
 
+    @model_validator(mode="after")
+    def _upstream_needs_public_url(self) -> Settings:
+        if self.upstream_account_sid and not self.public_url.startswith(("https://", "http://")):
+            raise ValueError(
+                "upstream_account_sid needs public_url (http:// or https://), the address "
+                "the provider calls back and fetches media from"
+            )
+        return self
+
     def sqlite_path(self) -> Path:
         return self.data_dir / "landline.db"
