@@ -465,3 +465,16 @@ def test_a_handset_picture_arrives_with_every_part_and_is_served(server: Server)
         params={"session": session, "storageKey": listed["response"][1]["storageKey"]},
     )
     assert b'src="IMG_1827.jpg"' in smil.content
+
+
+def test_an_mms_to_someone_who_opted_out_ends_at_once(server: Server) -> None:
+    number, session = server.line()
+    handset = "+12065550199"
+    server.landline.handset_texts(handset, number, "STOP")
+    server.landline.settle()
+    answer = server.send(session, files={"image": ("a.png", png())}, to=handset).json()
+    assert answer["success"] is True
+    assert answer["response"]["status"] == "failed" and answer["response"]["code"] == -1234
+    server.landline.settle()
+    message = server.landline.call("/message/get", session=session, id=answer["response"]["id"])
+    assert message["response"]["statusCode"] == -1234

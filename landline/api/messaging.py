@@ -154,8 +154,7 @@ def _recipient(params: Params) -> str:
 
 def _keys(params: Params) -> list[str]:
     keys = list(dict.fromkeys(value.strip() for value in params.all(*KEY_NAMES) if value.strip()))
-    if len(keys) > mms.MAX_ATTACHMENTS:
-        mms.check_part_count(len(keys))
+    mms.check_part_count(len(keys))
     for key in keys:
         if not is_valid_key(key):
             raise InvalidSend("key", f"{key[:40]!r} is not a storage key")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import orjson
 
 from landline.carriers.base import (
     CarrierSink,
@@ -155,8 +156,6 @@ def _outcome(status: int, raw: bytes) -> SubmitResult:
 
 
 def _json(raw: bytes) -> dict[str, Any]:
-    import orjson
-
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
