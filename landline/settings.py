@@ -84,6 +84,16 @@ class Settings(BaseSettings):
     media_s3_prefix: str = ""
     # Hosted content older than this many days is removed; 0 keeps it for ever.
     media_retention_days: int = Field(default=0, ge=0)
+    # Hosted content one line may keep, in MB (uploads past it are refused); 0: no limit.
+    media_quota_mb: int = Field(default=1024, ge=0)
+    # The address carriers reach this server at (https://texts.example.com): where a REST
+    # provider fetches an MMS's parts (signed links) and sends its callbacks.
+    public_url: str = ""
+    # A REST messaging provider that speaks Twilio's Messages API (Twilio, SignalWire,
+    # ...), as the connector `twilio` (route e.g. `mms:+1=twilio`). Empty sid: none.
+    upstream_account_sid: str = ""
+    upstream_auth_token: SecretStr = SecretStr("")
+    upstream_base_url: str = "https://api.twilio.com"
     # What one client may hold of the HTTP server. Unfinished headers are buffered, so
     # both their size and the time they take are bounded; over the size or count, 431.
     # Request line and headers together:
@@ -163,6 +173,15 @@ class Settings(BaseSettings):
     def _media_s3_bucket(self) -> Settings:
         if self.media_backend == "s3" and not self.media_s3_bucket:
             raise ValueError("media_backend s3 needs media_s3_bucket")
+        return self
+
+    @model_validator(mode="after")
+    def _upstream_needs_public_url(self) -> Settings:
+        if self.upstream_account_sid and not self.public_url.startswith(("https://", "http://")):
+            raise ValueError(
+                "upstream_account_sid needs public_url (http:// or https://), the address "
+                "the provider calls back and fetches media from"
+            )
         return self
 
     def sqlite_path(self) -> Path:

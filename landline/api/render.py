@@ -21,8 +21,9 @@ from landline.core.directions import Direction
 from landline.core.status import describe, is_final, lifecycle
 from landline.store.lines import Line
 
-# The simulated and SMPP networks are SMS.
+# The document shows 9 for a text; it never shows an MMS, so 5 is Landline's choice.
 SMS_TRANSPORT = 9
+MMS_TRANSPORT = 5
 
 _TRANSMISSION: dict[int, Literal["QUEUED", "SENT", "DELIVERED", "ERROR"]] = {
     0: "DELIVERED",
@@ -48,7 +49,7 @@ def message_payload(row: Any, timezone: str) -> MessagePayload:
         "body": row.body,
         "bodySize": len(row.body.encode("utf-8")),
         "visible": row.deleted_at is None,
-        "hasAttachment": False,
+        "hasAttachment": bool(getattr(row, "attachments", None)),
         "dateRead": times.render(row.read_at, timezone),
         "bcc": None,
         "finalDestination": destination,
@@ -58,7 +59,9 @@ def message_payload(row: Any, timezone: str) -> MessagePayload:
         "id": row.id,
         "scheduledDate": times.render(row.scheduled_at, timezone),
         "fingerprint": row.fingerprint,
-        "messageTransport": SMS_TRANSPORT,
+        "messageTransport": MMS_TRANSPORT
+        if getattr(row, "transport", None) == "mms"
+        else SMS_TRANSPORT,
         "contactId": row.contact_id,
         "address": numbers.address(row.contact_number),
         # Outbound texts are the line's own, so they count as read.

@@ -75,7 +75,7 @@ class MessagePayload(TypedDict):
     id: Annotated[int, doc("The message id (64-bit; JavaScript clients should read `uuid`).")]
     scheduledDate: Annotated[Timestamp | None, when("When it is or was due to go out")]
     fingerprint: Fingerprint
-    messageTransport: Annotated[int, doc("9: SMS.")]
+    messageTransport: Annotated[int, doc("9: SMS; 5: MMS.")]
     contactId: int
     address: Address
     read: Annotated[bool, doc("Outbound messages count as read.")]

@@ -117,6 +117,16 @@ def set_state(connection: Connection, number: str, state: LineState) -> bool:
     )
 
 
+def set_mms(connection: Connection, number: str, enabled: bool) -> bool:
+    """Turn MMS (messaging/send) on or off for the line."""
+    revocations.announce(connection)
+    return bool(
+        connection.execute(
+            update(lines).where(lines.c.number == number).values(mms=enabled)
+        ).rowcount
+    )
+
+
 def set_acl(connection: Connection, number: str, acl: str | None) -> bool:
     """Restrict the line's session keys to these networks (stored form; None: any)."""
     revocations.announce(connection)

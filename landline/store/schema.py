@@ -179,6 +179,10 @@ messages = Table(
     Column("ignore_opt_out", Boolean, nullable=False, default=False),
     # An inbound text from a number the line had blocked (stored hidden); null otherwise.
     Column("blocked", Boolean, nullable=True),
+    # "mms" for a picture message (messaging/send, or an inbound MMS); null for a text.
+    Column("transport", String(3), nullable=True),
+    # How many attachments an MMS has (rows in `attachments`); null for a text.
+    Column("attachments", Integer, nullable=True),
     Index(None, "device_id", "id"),
     Index(None, "device_id", "fingerprint", "id"),
 )
@@ -249,6 +253,33 @@ group_members = Table(
     Column("number", String(16), primary_key=True),
     Column("contact_id", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+)
+
+# Hosted content: one row per stored object (its bytes are in the content store, by
+# key). Only sessions of the owning line may read it.
+media = Table(
+    "media",
+    metadata,
+    Column("storage_key", String(64), primary_key=True),
+    Column("device_id", BigInteger, nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("mime_type", String(64), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    # Retention removes the oldest first.
+    Index(None, "created_at"),
+    # A line's quota adds up its content.
+    Index(None, "device_id", "created_at"),
+)
+
+# An MMS's parts, in order: each names hosted content (several messages may share one).
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("message_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("device_id", BigInteger, nullable=False),
+    Column("storage_key", String(64), nullable=False, index=True),
 )
 
 # Everything a webhook would report, written in the transaction that made the change.
@@ -379,6 +410,8 @@ sim_submissions = Table(
     Column("due_at", BigInteger, nullable=False),
     # True once its receipt was given (or, for a text never confirmed, at once).
     Column("done", Boolean, nullable=False, default=False),
+    # A picture message's parts as the handset got them: JSON list of type and size.
+    Column("media", Text, nullable=True),
     Index(None, "done", "due_at"),
 )
 
@@ -392,5 +425,7 @@ sim_inbound = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("done", Boolean, nullable=False, default=False),
     Column("lease_until", BigInteger, nullable=True),
+    # A handset's picture message: JSON list of its parts, already in the content store.
+    Column("media", Text, nullable=True),
     Index(None, "done", "created_at"),
 )
