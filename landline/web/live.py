@@ -1,0 +1,193 @@
+"""Live updates for open inbox pages: one poller per process reads the store's events
+and hands each to the streams of its line.
+
+The events table is written in the same transaction as every change a webhook would
+report, by whichever process made it, so polling it works across processes on
+PostgreSQL as well as in one process on SQLite. One query per poll serves every open
+stream; none runs while no stream is open.
+
+What a stream may cost is bounded: streams per session, per line and in all; a queue
+per stream (a page that falls behind is told to reload rather than buffered for);
+a heartbeat, which also re-checks the session, so a revoked one is cut off; and a
+lifetime, after which the browser reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from landline.core.ids import NODE_BITS, SEQUENCE_BITS
+from landline.store import inbox
+from landline.store.access import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LiveLimits:
+    per_session: int = 4
+    per_line: int = 32
+    total: int = 1000
+    queue: int = 256
+    poll_s: float = 0.2
+    heartbeat_s: float = 15.0
+    lifetime_s: float = 600.0
+    batch: int = 1000
+    # Ids come from each process's own clock: an event committed a moment late can
+    # carry an id below one already seen, so each poll looks this far back too.
+    lookback_ms: int = 5000
+
+
+class TooManyStreams(Exception):
+    pass
+
+
+@dataclass(eq=False)
+class Stream:
+    device_id: int
+    session_hash: str
+    queue: asyncio.Queue[dict[str, Any] | None]
+    overflowed: bool = False
+
+    def offer(self, event: dict[str, Any]) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            # Told once to reload; nothing more is held for a page that is behind.
+            self.overflowed = True
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+            self.queue.put_nowait({"kind": "resync"})
+
+
+@dataclass
+class LiveHub:
+    store: Store
+    limits: LiveLimits = field(default_factory=LiveLimits)
+    _streams: set[Stream] = field(default_factory=set)
+    _task: asyncio.Task[None] | None = None
+    _cursor: int = 0
+    _seen: dict[int, None] = field(default_factory=dict)
+
+    @property
+    def open_streams(self) -> int:
+        return len(self._streams)
+
+    def open(self, device_id: int, session_hash: str) -> Stream:
+        limits = self.limits
+        if len(self._streams) >= limits.total:
+            raise TooManyStreams("the server has as many live streams open as it allows")
+        same_line = [s for s in self._streams if s.device_id == device_id]
+        if len(same_line) >= limits.per_line:
+            raise TooManyStreams(f"this line has {limits.per_line} live streams open")
+        if sum(1 for s in same_line if s.session_hash == session_hash) >= limits.per_session:
+            raise TooManyStreams(f"this session has {limits.per_session} live streams open")
+        stream = Stream(device_id, session_hash, asyncio.Queue(limits.queue))
+        self._streams.add(stream)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._poll(), name="inbox-live")
+        return stream
+
+    def close(self, stream: Stream) -> None:
+        self._streams.discard(stream)
+
+    def end_session(self, session_hash: str) -> None:
+        for stream in [s for s in self._streams if s.session_hash == session_hash]:
+            self._streams.discard(stream)
+            with contextlib.suppress(asyncio.QueueFull):
+                stream.queue.put_nowait(None)
+
+    async def _poll(self) -> None:
+        try:
+            if not self._cursor:
+                self._cursor = await self.store.read(inbox.last_event_id)
+            while self._streams:
+                try:
+                    await self.poll_once()
+                except Exception:
+                    log.exception("reading events for live pages failed")
+                await asyncio.sleep(self.limits.poll_s)
+        finally:
+            self._task = None
+
+    async def poll_once(self) -> int:
+        """Hand out events stored since the last poll; returns how many."""
+        devices = sorted({s.device_id for s in self._streams})
+        if not devices:
+            return 0
+        lookback = self.limits.lookback_ms << (NODE_BITS + SEQUENCE_BITS)
+        since = max(self._cursor - lookback, 0)
+        rows = await self.store.read(inbox.events_after, since, devices, self.limits.batch)
+        handed = 0
+        for row in rows:
+            if row.id in self._seen:
+                continue
+            self._seen[row.id] = None
+            self._cursor = max(self._cursor, row.id)
+            event = _event(row)
+            for stream in [s for s in self._streams if s.device_id == row.device_id]:
+                stream.offer(event)
+            handed += 1
+        # Forget ids that fell out of the window.
+        for seen in [i for i in self._seen if i <= since]:
+            del self._seen[seen]
+        return handed
+
+    async def stop(self) -> None:
+        for stream in list(self._streams):
+            self.close(stream)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+def _event(row: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {"id": str(row.id), "kind": row.kind}
+    if row.message_id is not None:
+        event["message"] = str(row.message_id)
+        event["fingerprint"] = row.fingerprint
+        event["status"] = row.status
+    if row.data:
+        data = json.loads(row.data)
+        event["number"] = data.get("number")
+        event["optOut"] = data.get("optOut")
+    return event
+
+
+async def sse(
+    hub: LiveHub, stream: Stream, still_signed_in: Callable[[], Awaitable[bool]]
+) -> AsyncIterator[bytes]:
+    """The stream as Server-Sent Events: events, heartbeats, and an end."""
+    limits = hub.limits
+    loop = asyncio.get_running_loop()
+    ends_at = loop.time() + limits.lifetime_s
+    try:
+        yield b"retry: 2000\n\n"
+        while True:
+            left = ends_at - loop.time()
+            if left <= 0:
+                return
+            try:
+                event = await asyncio.wait_for(stream.queue.get(), min(limits.heartbeat_s, left))
+            except TimeoutError:
+                if not await still_signed_in():
+                    yield b"event: signedout\ndata: {}\n\n"
+                    return
+                yield b": heartbeat\n\n"
+                continue
+            if event is None:
+                return
+            yield b"data: " + json.dumps(event).encode() + b"\n\n"
+            if event.get("kind") == "resync":
+                return
+    finally:
+        hub.close(stream)
