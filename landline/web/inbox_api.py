@@ -209,6 +209,12 @@ async def call(request: Request) -> Response:
         return envelope_error(
             ErrorCode.BAD_ARGUMENTS, f"Bad arguments: no endpoint /{path[:60]}", 404
         )
+    # Who and whether the request is ours come before anything is read of it.
+    refused = checked_post(
+        request, await signed_in(request), request.headers.get(browser.CSRF_HEADER)
+    )
+    if refused is not None:
+        return refused
     try:
         pairs = await _json_body(request)
     except BadParam as exc:
@@ -216,9 +222,8 @@ async def call(request: Request) -> Response:
     if pairs is None:
         return envelope_error(ErrorCode.BAD_ARGUMENTS, "Bad arguments: request too large", 413)
     who = await signed_in(request, pairs)
-    refused = checked_post(request, who, request.headers.get(browser.CSRF_HEADER))
-    if refused is not None or who is None:
-        return refused or _unauthorized()
+    if who is None:
+        return _unauthorized()
     try:
         args = parse_args(endpoint.args, who.call.params) if endpoint.args else None
         answer = await endpoint.handler(who.call, args)

@@ -398,7 +398,7 @@
       $("secret").textContent = (await call("webhook/rotate", {})).secret;
     });
     updateCounter();
-    loadConversations(true);
+    loadConversations(true).then(() => { document.body.dataset.ready = "yes"; });
     connectLive();
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible" && state.open && state.open !== "new") loadNewer();

@@ -55,6 +55,6 @@
     $("sim-help").addEventListener("click", () => sendText("HELP"));
     const preset = new URL(window.location.href).searchParams.get("handset");
     if (preset) { $("handset").value = preset; $("pick").requestSubmit(); }
-    known();
+    known().then(() => { document.body.dataset.ready = "yes"; });
   });
 })();
