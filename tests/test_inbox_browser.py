@@ -453,9 +453,11 @@ def test_screenshots(site: SiteLandline, context: Any) -> None:
     line = new_line_number()
     site.add_line(line)
     page = sign_in(context, site, line)
-    people = [("+12065550142", "Maria", "Can I move my appointment to Friday?"),
-              ("+12065550177", "Dev", "Got the package, thanks!"),
-              ("+12065550188", "", "Is the shop open on Sunday?")]
+    people = [
+        ("+12065550142", "Maria", "Can I move my appointment to Friday?"),
+        ("+12065550177", "Dev", "Got the package, thanks!"),
+        ("+12065550188", "", "Is the shop open on Sunday?"),
+    ]
     session = session_key(site, line)
     for number, name, text in people:
         if name:

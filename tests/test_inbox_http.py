@@ -4,6 +4,8 @@ bridge to the API, keyset pages, the live stream's limits; on SQLite and Postgre
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import socket
 import threading
 import time
@@ -13,10 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from landline.http.server import build_server
 from landline.runtime import Runtime
 from landline.settings import Settings
+from landline.store.schema import messages
 from landline.web import browser
 from tests.conftest import Landline, free_port
 
@@ -83,13 +87,325 @@ def csrf_of(client: httpx.Client) -> str:
     return browser.csrf_token(client.cookies[browser.COOKIE])
 
 
-def test_smoke(site: SiteLandline) -> None:
+def send_as(client: httpx.Client, body: str, to: str = HANDSET, **extra: Any) -> httpx.Response:
+    return client.post(
+        "/web/call/message/send",
+        json={"contacts": to, "body": body, **extra},
+        headers={"x-csrf-token": csrf_of(client)},
+    )
+
+
+def bodies(site: SiteLandline) -> list[str]:
+    return [
+        row.body
+        for row in site.store.read_sync(
+            lambda c: c.execute(select(messages.c.body).order_by(messages.c.id)).all()
+        )
+    ]
+
+
+# -- the session and the cookie -------------------------------------------------------
+
+
+def test_session_cookie_is_the_api_session(site: SiteLandline) -> None:
+    site.add_line(LINE)
+    client = httpx.Client(base_url=site.url, timeout=30)
+    answer = client.post("/web/login", data={"username": LINE, "password": "secret"})
+    raw = answer.headers["set-cookie"]
+    cookie = client.cookies[browser.COOKIE]
+    assert "HttpOnly" in raw and "SameSite=Lax" in raw and "Path=/" in raw
+    assert "Secure" not in raw  # plain HTTP; Secure when the request came over HTTPS
+    # The same key works for the API, and signing out revokes it for the API too.
+    assert site.call("message/list", session=cookie)["success"] is True
+    out = client.post("/web/logout", data={"csrf": csrf_of(client)})
+    assert out.status_code == 303
+    assert site.call("message/list", session=cookie)["response"]["code"] == -100
+    assert client.get("/web/conversations").status_code == 401
+
+
+def test_sign_out_needs_the_csrf_token(site: SiteLandline) -> None:
     site.add_line(LINE)
     client = sign_in(site)
-    page = client.get("/")
-    assert "Inbox" in page.text
-    sent = client.post("/web/call/message/send", json={"contacts": HANDSET, "body": "hi"},
-                       headers={"x-csrf-token": csrf_of(client)})
-    assert sent.json()["success"], sent.text
-    listed = client.get("/web/conversations").json()
-    assert listed["conversations"][0]["last"] == "hi"
+    cookie = client.cookies[browser.COOKIE]
+    assert client.post("/web/logout", data={"csrf": "0" * 64}).status_code == 403
+    assert site.call("message/list", session=cookie)["success"] is True
+
+
+def test_wrong_password_sets_no_cookie(site: SiteLandline) -> None:
+    site.add_line(LINE)
+    client = httpx.Client(base_url=site.url)
+    answer = client.post("/web/login", data={"username": LINE, "password": "nope"})
+    assert answer.status_code == 401
+    assert "Wrong number, user name or password." in answer.text
+    assert browser.COOKIE not in client.cookies
+
+
+def test_state_changes_need_the_csrf_token(site: SiteLandline) -> None:
+    site.add_line(LINE)
+    client = sign_in(site)
+    bare = client.post("/web/call/message/send", json={"contacts": HANDSET, "body": "forged"})
+    assert bare.status_code == 403
+    assert bare.json()["response"]["desc"] == "Missing or wrong CSRF token"
+    wrong = client.post(
+        "/web/call/message/send",
+        json={"contacts": HANDSET, "body": "forged"},
+        headers={"x-csrf-token": browser.csrf_token("someone else's key")},
+    )
+    assert wrong.status_code == 403
+    cross = client.post(
+        "/web/call/message/send",
+        json={"contacts": HANDSET, "body": "forged"},
+        headers={"x-csrf-token": csrf_of(client), "origin": "http://evil.example"},
+    )
+    assert cross.status_code == 403
+    assert bodies(site) == []
+    assert send_as(client, "ours").json()["success"] is True
+    assert bodies(site) == ["ours"]
+
+
+def test_the_browser_cannot_borrow_another_session(site: SiteLandline) -> None:
+    _, other_key = site.add_line("2065550124")
+    site.add_line(LINE)
+    client = sign_in(site)
+    sent = send_as(client, "from my line", session=other_key)
+    assert sent.json()["success"] is True
+    other = site.call("message/list", session=other_key)
+    assert other["response"] == []
+
+
+def test_only_the_browsers_endpoints(site: SiteLandline) -> None:
+    site.add_line(LINE)
+    client = sign_in(site)
+    for path in ("user/login", "webhook/replay", "nothing/here"):
+        answer = client.post(
+            f"/web/call/{path}", json={}, headers={"x-csrf-token": csrf_of(client)}
+        )
+        assert answer.status_code == 404
+        assert answer.json()["success"] is False
+
+
+def test_api_errors_come_back_in_the_envelope(site: SiteLandline) -> None:
+    site.add_line(LINE)
+    client = sign_in(site)
+    too_long = send_as(client, "x" * 251).json()
+    assert too_long["success"] is False
+    assert too_long["response"]["code"] == -703
+    assert "250" in too_long["response"]["desc"]
+    malformed = client.post(
+        "/web/call/message/send", content=b"{not json", headers={"x-csrf-token": csrf_of(client)}
+    )
+    assert malformed.json()["response"]["desc"] == "Bad arguments: the JSON body is malformed"
+    assert bodies(site) == []
+
+
+def test_pages_send_security_headers(site: SiteLandline) -> None:
+    page = httpx.get(site.url + "/")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_the_api_is_still_served_beside_the_pages(site: SiteLandline) -> None:
+    _, key = site.add_line(LINE)
+    assert site.call("message/list", session=key)["success"] is True
+    assert site.http.get("/openapi.json").json()["openapi"].startswith("3.")
+    assert site.http.get("/no/such/endpoint").json()["response"]["code"] == -703
+
+
+# -- first line -----------------------------------------------------------------------
+
+
+def test_first_line_from_the_setup_page(site: SiteLandline) -> None:
+    client = httpx.Client(base_url=site.url)
+    assert "has no line yet" in client.get("/").text
+    short = client.post("/web/setup", data={"number": LINE, "password": "short"})
+    assert short.status_code == 400
+    made = client.post("/web/setup", data={"number": LINE, "password": "long enough"})
+    assert made.status_code == 303
+    assert "Inbox" in client.get("/").text
+    # With a line in the store, the page is sign-in, and setup is refused.
+    stranger = httpx.Client(base_url=site.url)
+    assert "has no line yet" not in stranger.get("/").text
+    again = stranger.post("/web/setup", data={"number": "2065550124", "password": "long enough"})
+    assert again.status_code == 403
+    assert site.call("user/login", username=LINE, password="long enough")["success"] is True
+
+
+def test_setup_only_from_this_machine(db_url: str, tmp_path: Path) -> None:
+    # A proxy on loopback that forwards for a client elsewhere: the client is not local.
+    server = start_site(db_url, tmp_path, trusted_proxies="127.0.0.1/32")
+    try:
+        outside = {"x-forwarded-for": "203.0.113.9"}
+        assert "has no line yet" not in httpx.get(server.url + "/", headers=outside).text
+        refused = httpx.post(
+            server.url + "/web/setup",
+            data={"number": LINE, "password": "long enough"},
+            headers=outside,
+        )
+        assert refused.status_code == 403
+        assert httpx.get(server.url + "/simulator", headers=outside).status_code == 404
+    finally:
+        server.stop()
+
+
+# -- reading --------------------------------------------------------------------------
+
+
+def _seed_conversations(site: SiteLandline, count: int) -> int:
+    """`count` conversations, one inbound text each, written straight to the store."""
+    from landline.core import ids
+    from landline.store import conversations as conversation_rows
+
+    device_id = site.add_line(LINE)[0]
+    now = site.clock.now_ms()
+    rows = []
+    for n in range(count):
+        number = f"+1206556{n:04d}"
+        rows.append(
+            conversation_rows.row(
+                device_id,
+                ids.fingerprint(device_id, [number]),
+                number,
+                n + 1,
+                now - n // 3,  # ties on time: the fingerprint breaks them
+                f"text {n}",
+                ids.contact_id(device_id, number),
+                1,
+            )
+        )
+    site.store.write_sync(lambda c: conversation_rows.touch(c, rows))
+    return device_id
+
+
+def test_conversations_page_by_keyset_without_gaps(site: SiteLandline) -> None:
+    _seed_conversations(site, 100)
+    client = sign_in(site)
+    seen: list[str] = []
+    query: dict[str, Any] = {}
+    while True:
+        page = client.get("/web/conversations", params=query).json()
+        seen.extend(c["last"] for c in page["conversations"])
+        if page["next"] is None:
+            break
+        query = {"at": page["next"]["at"], "fp": page["next"]["fp"]}
+    assert sorted(seen) == sorted(f"text {n}" for n in range(100))
+    assert len(seen) == len(set(seen))
+    # Latest first: the first three share the latest time.
+    assert set(seen[:3]) == {"text 0", "text 1", "text 2"}
+    first = client.get("/web/conversations").json()
+    assert first["unread"] == 100
+
+
+def test_search_by_number_or_name(site: SiteLandline) -> None:
+    _seed_conversations(site, 30)
+    client = sign_in(site)
+    client.post(
+        "/web/call/contact/save",
+        json={"address": "+12065560007", "firstName": "Zoë", "lastName": "O'Hara_%"},
+        headers={"x-csrf-token": csrf_of(client)},
+    )
+    by_digits = client.get("/web/conversations", params={"q": "556-0012"}).json()
+    assert [c["last"] for c in by_digits["conversations"]] == ["text 12"]
+    by_name = client.get("/web/conversations", params={"q": "zoë"}).json()
+    assert [(c["name"], c["last"]) for c in by_name["conversations"]] == [
+        ("Zoë O'Hara_%", "text 7")
+    ]
+    # LIKE's wildcards in a search are plain characters.
+    assert (
+        client.get("/web/conversations", params={"q": "_%"}).json()["conversations"][0]["last"]
+        == "text 7"
+    )
+    assert client.get("/web/conversations", params={"q": "%"}).json()["conversations"] == [
+        c for c in by_name["conversations"]
+    ]
+
+
+def test_a_conversation_oldest_to_newest_with_older_pages(site: SiteLandline) -> None:
+    site.add_line(LINE)
+    client = sign_in(site)
+    for n in range(65):
+        assert send_as(client, f"text {n}").json()["success"] is True
+    fingerprint = client.get("/web/conversations").json()["conversations"][0]["fingerprint"]
+    newest = client.get(f"/web/conversation/{fingerprint}").json()
+    assert [m["body"] for m in newest["messages"]] == [f"text {n}" for n in range(5, 65)]
+    assert newest["older"] is True
+    older = client.get(
+        f"/web/conversation/{fingerprint}", params={"before": newest["messages"][0]["id"]}
+    ).json()
+    assert [m["body"] for m in older["messages"]] == [f"text {n}" for n in range(5)]
+    assert older["older"] is False
+    assert client.get("/web/conversation/123").status_code == 404
+
+
+def test_another_lines_conversation_is_not_found(site: SiteLandline) -> None:
+    _, other_key = site.add_line("2065550124")
+    site.call("message/send", session=other_key, contacts=HANDSET, body="private")
+    other_fp = site.call("conversation/list", session=other_key)["response"][0]["fingerprint"]
+    site.add_line(LINE)
+    client = sign_in(site)
+    answer = client.get(f"/web/conversation/{other_fp}")
+    assert answer.status_code == 404
+    assert "private" not in answer.text
+
+
+# -- live -----------------------------------------------------------------------------
+
+
+def test_live_streams_are_capped_per_session(site: SiteLandline) -> None:
+    site.add_line(LINE)
+    client = sign_in(site)
+    limit = site.site.hub.limits.per_session
+    readers = []  # each kept, or closing it would close its stream
+    with contextlib.ExitStack() as streams:
+        for _ in range(limit):
+            opened = streams.enter_context(client.stream("GET", "/web/live"))
+            assert opened.status_code == 200
+            readers.append(opened.iter_bytes())
+            assert next(readers[-1]) == b"retry: 2000\n\n"
+        refused = client.get("/web/live")
+        assert refused.status_code == 429
+        assert refused.json()["response"]["code"] == -429
+        # Another browser of the same line still gets one.
+        with sign_in(site).stream("GET", "/web/live") as other:
+            assert other.status_code == 200
+    # Closed streams give their places back.
+    deadline = time.monotonic() + 10
+    while site.site.hub.open_streams and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert site.site.hub.open_streams == 0
+
+
+def test_live_stream_carries_events_and_ends_at_sign_out(site: SiteLandline) -> None:
+    site.add_line(LINE)
+    client = sign_in(site)
+    other = sign_in(site)
+    with client.stream("GET", "/web/live", timeout=20) as stream:
+        lines = stream.iter_lines()
+        assert next(lines) == "retry: 2000"
+        assert send_as(other, "hello live").json()["success"] is True
+        event = _next_event(lines)
+        assert event["kind"] == "message.send"
+        fingerprint = event["fingerprint"]
+        assert client.post("/web/logout", data={"csrf": csrf_of(client)}).status_code == 303
+        # The stream ends (the server closes it) rather than outliving the session.
+        rest = list(lines)
+    assert all('"hello live"' not in line for line in rest)
+    assert fingerprint.isdigit()
+
+
+def _next_event(lines: Iterator[str]) -> dict[str, Any]:
+    for line in lines:
+        if line.startswith("data: "):
+            return json.loads(line[len("data: ") :])  # type: ignore[no-any-return]
+    raise AssertionError("the stream ended")
+
+
+def test_the_simulator_page_only_when_the_simulator_is_routed(db_url: str, tmp_path: Path) -> None:
+    server = start_site(db_url, tmp_path, routes="+44=elsewhere")
+    try:
+        assert httpx.get(server.url + "/simulator").status_code == 404
+        assert httpx.get(server.url + "/web/sim/handset").status_code == 404
+    finally:
+        server.stop()
