@@ -148,7 +148,7 @@ def axe_findings(page: Page) -> list[str]:
 
 def simulator_page(context: Any, site: SiteLandline, handset: str) -> Page:
     page = context.new_page()
-    page.goto(f"{site.url}/simulator?handset={handset}")
+    page.goto(f"{site.url}/simulator?handset={handset.replace('+', '%2B')}")
     page.wait_for_selector("body[data-ready=yes]")
     page.wait_for_selector("#phone:not([hidden])")
     return page

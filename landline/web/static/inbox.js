@@ -75,7 +75,8 @@
       list.prepend(...fresh);
       if (state.next === null && data.next !== null && list.children.length <= fresh.length) state.next = data.next;
       setUnread(data.unread);
-      $("conversations-end").textContent = list.children.length ? $("conversations-end").textContent : "No conversations yet.";
+      $("conversations-end").textContent = state.next ? "" :
+        (list.children.length ? "No more conversations." : "No conversations yet.");
     } finally {
       state.loading = false;
     }
