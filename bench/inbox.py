@@ -35,13 +35,13 @@ from load import LINE_NUMBER, Server, database, landline_command
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from landline.core import ids  # noqa: E402
-from landline.core.clock import SystemClock  # noqa: E402
-from landline.store import conversations as conversation_rows  # noqa: E402
-from landline.store import lines  # noqa: E402
-from landline.store.access import Store  # noqa: E402
-from landline.store.database import sqlite_url  # noqa: E402
-from landline.store.schema import conversations, messages  # noqa: E402
+from landline.core import ids
+from landline.core.clock import SystemClock
+from landline.store import conversations as conversation_rows
+from landline.store import lines
+from landline.store.access import Store
+from landline.store.database import sqlite_url
+from landline.store.schema import conversations, messages
 
 CHUNK = 20_000
 PASSWORD = "bench-password"
@@ -128,7 +128,7 @@ def timed(client: httpx.Client, samples: int, method: str, path: str, **kw: Any)
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def live_latency(server_url: str, client: httpx.Client, session: str, count: int) -> list[float]:
@@ -138,16 +138,16 @@ def live_latency(server_url: str, client: httpx.Client, session: str, count: int
     stop = threading.Event()
 
     def listen() -> None:
-        with httpx.Client(base_url=server_url, cookies=client.cookies, timeout=60) as own:
-            with own.stream("GET", "/web/live") as stream:
-                ready.set()
-                for line in stream.iter_lines():
-                    if line.startswith("data: "):
-                        event = json.loads(line[6:])
-                        if event.get("kind") == "message.send":
-                            arrived[event["message"]] = time.perf_counter()
-                    if stop.is_set():
-                        return
+        own = httpx.Client(base_url=server_url, cookies=client.cookies, timeout=60)
+        with own, own.stream("GET", "/web/live") as stream:
+            ready.set()
+            for line in stream.iter_lines():
+                if line.startswith("data: "):
+                    event = json.loads(line[6:])
+                    if event.get("kind") == "message.send":
+                        arrived[event["message"]] = time.perf_counter()
+                if stop.is_set():
+                    return
 
     thread = threading.Thread(target=listen, daemon=True)
     thread.start()
@@ -180,8 +180,14 @@ def site_overhead(rounds: int) -> tuple[float, float]:
         store = Store(sqlite_url(Path(tmp) / "x.db"), SystemClock())
         api = LandlineApi(Services(store, SystemClock(), None, lambda: None))  # type: ignore[arg-type]
         site = Site(api, simulator=True, timezone="UTC")
-        scope = {"type": "http", "path": "/noop", "query_string": b"", "headers": [],
-                 "method": "GET", "client": ("127.0.0.1", 1)}
+        scope = {
+            "type": "http",
+            "path": "/noop",
+            "query_string": b"",
+            "headers": [],
+            "method": "GET",
+            "client": ("127.0.0.1", 1),
+        }
 
         async def receive() -> dict[str, Any]:
             return {"type": "http.request", "body": b"", "more_body": False}
@@ -217,22 +223,39 @@ def main() -> None:
             data_dir = Path(tmp)
             server = Server(data_dir, url, receipt_delay_ms=1000)
             made = subprocess.run(
-                landline_command("admin", "line", "add", LINE_NUMBER, "--password",
-                                 PASSWORD, "--data-dir", str(data_dir)),
-                env=server.env, check=True, capture_output=True,
+                landline_command(
+                    "admin",
+                    "line",
+                    "add",
+                    LINE_NUMBER,
+                    "--password",
+                    PASSWORD,
+                    "--data-dir",
+                    str(data_dir),
+                ),
+                env=server.env,
+                check=True,
+                capture_output=True,
             )
             session = str(json.loads(made.stdout)["session"])
             store_url = url or sqlite_url(data_dir / "landline.db")
             began = time.monotonic()
             big = seed(store_url, args.conversations, args.messages, args.big)
-            print(f"{kind}: seeded {args.conversations} conversations, {args.messages} messages "
-                  f"in {time.monotonic() - began:.0f} s", flush=True)
+            print(
+                f"{kind}: seeded {args.conversations} conversations, {args.messages} messages "
+                f"in {time.monotonic() - began:.0f} s",
+                flush=True,
+            )
             server.start()
             try:
                 base = f"http://127.0.0.1:{server.port}"
                 with httpx.Client(base_url=base, timeout=60) as client:
-                    assert client.post("/web/login", data={"username": LINE_NUMBER,
-                                       "password": PASSWORD}).status_code == 303
+                    assert (
+                        client.post(
+                            "/web/login", data={"username": LINE_NUMBER, "password": PASSWORD}
+                        ).status_code
+                        == 303
+                    )
                     first = client.get("/web/conversations").json()
                     assert len(first["conversations"]) == 40
                     deep_at = first["conversations"][-1]["at"] - args.messages // 2
@@ -240,20 +263,34 @@ def main() -> None:
                         "API /noop (baseline)": timed(client, args.samples, "GET", "/noop"),
                         "inbox page /": timed(client, args.samples, "GET", "/"),
                         "conversations, first page": timed(
-                            client, args.samples, "GET", "/web/conversations"),
+                            client, args.samples, "GET", "/web/conversations"
+                        ),
                         "conversations, a page half-way down": timed(
-                            client, args.samples, "GET", "/web/conversations",
-                            params={"at": deep_at, "fp": "0"}),
+                            client,
+                            args.samples,
+                            "GET",
+                            "/web/conversations",
+                            params={"at": deep_at, "fp": "0"},
+                        ),
                         "conversations, search by number": timed(
-                            client, args.samples, "GET", "/web/conversations",
-                            params={"q": "300000099"}),
+                            client,
+                            args.samples,
+                            "GET",
+                            "/web/conversations",
+                            params={"q": "300000099"},
+                        ),
                         f"conversation of {args.big}, newest page": timed(
-                            client, args.samples, "GET", f"/web/conversation/{big}"),
+                            client, args.samples, "GET", f"/web/conversation/{big}"
+                        ),
                     }
                     middle = client.get(f"/web/conversation/{big}").json()["messages"][0]["id"]
                     rows[f"conversation of {args.big}, an older page"] = timed(
-                        client, args.samples, "GET", f"/web/conversation/{big}",
-                        params={"before": str(int(middle) - 10**15)})
+                        client,
+                        args.samples,
+                        "GET",
+                        f"/web/conversation/{big}",
+                        params={"before": str(int(middle) - 10**15)},
+                    )
                     live = live_latency(base, client, session, args.live)
                 baseline = statistics.median(rows["API /noop (baseline)"])
                 print(f"\n{kind}: ms per request (whole answer), {args.samples} sequential")
@@ -262,13 +299,18 @@ def main() -> None:
                 for name, took in rows.items():
                     p50 = statistics.median(took)
                     print(f"| {name} | {p50:.1f} | {pct(took, 99):.1f} | {p50 / baseline:.1f} |")
-                print(f"| live update, stored to on the page ({args.live} texts) | "
-                      f"{statistics.median(live):.0f} | {pct(live, 99):.0f} | |", flush=True)
+                print(
+                    f"| live update, stored to on the page ({args.live} texts) | "
+                    f"{statistics.median(live):.0f} | {pct(live, 99):.0f} | |",
+                    flush=True,
+                )
             finally:
                 server.stop()
     api_us, site_us = site_overhead(20_000)
-    print(f"\n/noop in process: API app {api_us:.1f} µs, through the site {site_us:.1f} µs "
-          f"(ratio {site_us / api_us:.3f})")
+    print(
+        f"\n/noop in process: API app {api_us:.1f} µs, through the site {site_us:.1f} µs "
+        f"(ratio {site_us / api_us:.3f})"
+    )
 
 
 if __name__ == "__main__":

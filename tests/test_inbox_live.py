@@ -46,7 +46,8 @@ def test_events_reach_their_line_once_even_when_committed_late(store: Store) -> 
         await hub.stop()  # no background poller: the test polls
         hub._streams.update({mine, other})
         base = store.ids.next_id()
-        hub._cursor = base
+        hub._cursor = hub._floor = base
+        _event(store, base - 1, 1)  # before the hub started: not news
         _event(store, base + 5000, 1)
         _event(store, base + 6000, 2)
         assert await hub.poll_once() == 2

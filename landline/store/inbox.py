@@ -164,27 +164,30 @@ def contacts_of(connection: Connection, device_id: int, numbers: list[str]) -> l
 
 
 def events_after(
-    connection: Connection, since: int, device_ids: list[int], limit: int
+    connection: Connection,
+    since: int,
+    device_ids: list[int],
+    limit: int,
+    until: int | None = None,
 ) -> list[Any]:
-    """Events of these lines with ids above `since`, oldest first, each with its
-    message's conversation."""
-    return list(
-        connection.execute(
-            select(
-                events.c.id,
-                events.c.device_id,
-                events.c.kind,
-                events.c.message_id,
-                events.c.status,
-                events.c.data,
-                messages.c.fingerprint,
-            )
-            .outerjoin(messages, messages.c.id == events.c.message_id)
-            .where(events.c.id > since, events.c.device_id.in_(device_ids))
-            .order_by(events.c.id)
-            .limit(limit)
-        ).all()
+    """Events of these lines with ids above `since` (and at most `until`), oldest first,
+    each with its message's conversation."""
+    query = (
+        select(
+            events.c.id,
+            events.c.device_id,
+            events.c.kind,
+            events.c.message_id,
+            events.c.status,
+            events.c.data,
+            messages.c.fingerprint,
+        )
+        .outerjoin(messages, messages.c.id == events.c.message_id)
+        .where(events.c.id > since, events.c.device_id.in_(device_ids))
     )
+    if until is not None:
+        query = query.where(events.c.id <= until)
+    return list(connection.execute(query.order_by(events.c.id).limit(limit)).all())
 
 
 def last_event_id(connection: Connection) -> int:

@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from landline.api.app import LandlineApi, Receive, Scope, Send
+from landline.api.envelope import ApiError
 from landline.core.status import ErrorCode
 from landline.web import inbox_api, pages, simulator_api
 from landline.web.context import Web
@@ -37,6 +38,17 @@ def _templates() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+    )
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    """An API error raised outside an endpoint (a rate limit met while checking the
+    session): its own envelope and status."""
+    assert isinstance(exc, ApiError)
+    return JSONResponse(
+        {"success": False, "response": {"code": int(exc.code), "desc": exc.desc}},
+        status_code=exc.status,
+        headers=exc.headers,
     )
 
 
@@ -78,7 +90,7 @@ def pages_app(web: Web) -> Starlette:
             Route("/web/sim/text", simulator_api.text, methods=["POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ],
-        exception_handlers={Exception: _failed},
+        exception_handlers={ApiError: _refused, Exception: _failed},
     )
     app.state.web = web
     return app

@@ -75,6 +75,8 @@ class LiveHub:
     _streams: set[Stream] = field(default_factory=set)
     _task: asyncio.Task[None] | None = None
     _cursor: int = 0
+    # Events up to here were stored before the poller started: not news.
+    _floor: int = 0
     _seen: dict[int, None] = field(default_factory=dict)
 
     @property
@@ -107,8 +109,9 @@ class LiveHub:
 
     async def _poll(self) -> None:
         try:
-            if not self._cursor:
-                self._cursor = await self.store.read(inbox.last_event_id)
+            # From now on: a page loads what is stored, then opens its stream.
+            self._cursor = self._floor = await self.store.read(inbox.last_event_id)
+            self._seen.clear()
             while self._streams:
                 try:
                     await self.poll_once()
@@ -119,16 +122,28 @@ class LiveHub:
             self._task = None
 
     async def poll_once(self) -> int:
-        """Hand out events stored since the last poll; returns how many."""
+        """Hand out events stored since the last poll; returns how many.
+
+        New events (ids above the cursor) are read a batch at a time, so the cursor always
+        moves on; the window just below it is read again for events that were committed
+        after others with later ids. A window holding more than a batch of events for the
+        lines being watched can miss some of those late ones.
+        """
         devices = sorted({s.device_id for s in self._streams})
         if not devices:
             return 0
-        lookback = self.limits.lookback_ms << (NODE_BITS + SEQUENCE_BITS)
-        since = max(self._cursor - lookback, 0)
-        rows = await self.store.read(inbox.events_after, since, devices, self.limits.batch)
+        batch = self.limits.batch
+        cursor = self._cursor
+        since = max(cursor - (self.limits.lookback_ms << (NODE_BITS + SEQUENCE_BITS)), 0)
+
+        def read(connection: Any) -> list[Any]:
+            late = inbox.events_after(connection, since, devices, batch, until=cursor)
+            return late + inbox.events_after(connection, cursor, devices, batch)
+
+        rows = await self.store.read(read)
         handed = 0
         for row in rows:
-            if row.id in self._seen:
+            if row.id in self._seen or row.id <= self._floor:
                 continue
             self._seen[row.id] = None
             self._cursor = max(self._cursor, row.id)
