@@ -475,3 +475,31 @@ def test_screenshots(site: SiteLandline, context: Any) -> None:
     phone.locator("#texts li", has_text="Friday at 10").wait_for()
     phone.get_by_label("To line").fill(line)
     phone.screenshot(path=str(DOCS / "simulator.png"))
+
+
+def test_contacts_and_session_keys(site: SiteLandline, context: Any) -> None:
+    line = new_line_number()
+    site.add_line(line)
+    handset = handset_number()
+    site.handset_texts(handset, line, "Who is this?")
+    page = sign_in(context, site, line)
+    page.locator("#conversations li", has_text="Who is this?").wait_for()
+    page.get_by_role("button", name="Contacts").click()
+    page.locator("#contacts button", has_text=numbers.display(handset)).click()
+    page.get_by_label("First name").fill("Rosa")
+    page.get_by_label("Notes").fill("Prefers mornings")
+    page.get_by_role("button", name="Save contact").click()
+    page.locator("#contacts button", has_text="Rosa").wait_for()
+    page.get_by_role("button", name="Inbox").click()
+    page.locator("#conversations .who", has_text="Rosa").wait_for()
+
+    page.get_by_role("button", name="Settings").click()
+    page.get_by_role("button", name="Create a session key").click()
+    shown = page.locator("#key-new")
+    sync_api.expect(shown).to_contain_text("New key (shown once): ")
+    key = shown.inner_text().split(": ", 1)[1]
+    assert site.call("message/list", session=key)["success"] is True
+    revoke = page.get_by_role("button", name="Revoke key").first
+    sync_api.expect(page.get_by_role("button", name="Revoke key")).to_have_count(2)
+    revoke.click()
+    sync_api.expect(page.get_by_role("button", name="Revoke key")).to_have_count(1)

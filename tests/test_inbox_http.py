@@ -409,3 +409,33 @@ def test_the_simulator_page_only_when_the_simulator_is_routed(db_url: str, tmp_p
         assert httpx.get(server.url + "/web/sim/handset").status_code == 404
     finally:
         server.stop()
+
+
+def test_a_revoked_session_is_cut_off_at_the_next_heartbeat(site: SiteLandline) -> None:
+    from landline import accounts
+    from landline.web.live import LiveLimits
+
+    site.add_line(LINE)
+    client = sign_in(site)
+    site.site.hub.limits = LiveLimits(heartbeat_s=0.2)
+    with client.stream("GET", "/web/live", timeout=20) as stream:
+        lines = stream.iter_lines()
+        assert next(lines) == "retry: 2000"
+        # Revoked elsewhere (the operator's CLI), not by this browser signing out.
+        assert accounts.revoke_session(site.store, client.cookies[browser.COOKIE])
+        rest = list(lines)
+    assert "event: signedout" in rest
+
+
+def test_a_stream_ends_after_its_lifetime(site: SiteLandline) -> None:
+    from landline.web.live import LiveLimits
+
+    site.add_line(LINE)
+    client = sign_in(site)
+    site.site.hub.limits = LiveLimits(heartbeat_s=0.1, lifetime_s=0.5)
+    began = time.monotonic()
+    with client.stream("GET", "/web/live", timeout=20) as stream:
+        rest = list(stream.iter_lines())
+    assert time.monotonic() - began < 10
+    assert ": heartbeat" in rest
+    assert site.site.hub.open_streams == 0
