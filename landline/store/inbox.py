@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, or_, select, update
+from sqlalchemy import Connection, Row, func, literal, or_, select, tuple_, update
 
 from landline.store import revocations
 from landline.store.schema import (
@@ -58,14 +58,11 @@ def conversations_page(
         .where(conversations.c.device_id == device_id, conversations.c.deleted.is_(False))
     )
     if after is not None:
+        # The first condition is implied by the second; it gives the planner a range.
         query = query.where(
-            or_(
-                conversations.c.last_message_at < after.at,
-                and_(
-                    conversations.c.last_message_at == after.at,
-                    conversations.c.fingerprint > after.fingerprint,
-                ),
-            )
+            conversations.c.last_message_at <= after.at,
+            tuple_(conversations.c.last_message_at, conversations.c.fingerprint)
+            < tuple_(literal(after.at), literal(after.fingerprint)),
         )
     if search:
         pattern = "%" + _escape_like(search.lower()) + "%"
@@ -80,7 +77,7 @@ def conversations_page(
     return list(
         connection.execute(
             query.order_by(
-                conversations.c.last_message_at.desc(), conversations.c.fingerprint
+                conversations.c.last_message_at.desc(), conversations.c.fingerprint.desc()
             ).limit(limit)
         ).all()
     )

@@ -126,7 +126,7 @@ conversations = Table(
     Column("deleted", Boolean, nullable=False, default=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
-    Index(None, "device_id", "last_message_at"),
+    Index(None, "device_id", "last_message_at", "fingerprint"),
 )
 
 messages = Table(
