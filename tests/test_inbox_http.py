@@ -439,3 +439,41 @@ def test_a_stream_ends_after_its_lifetime(site: SiteLandline) -> None:
     assert time.monotonic() - began < 10
     assert ": heartbeat" in rest
     assert site.site.hub.open_streams == 0
+
+
+def test_webhooks_with_their_last_delivery(db_url: str, tmp_path: Path) -> None:
+    import http.server
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    receiver = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    server = start_site(db_url, tmp_path, webhook_allow_nets="127.0.0.0/8")
+    try:
+        _, key = server.add_line(LINE)
+        url = f"http://127.0.0.1:{receiver.server_address[1]}/in"
+        added = server.call("webhook/add", session=key, type="message", event="receive", url=url)
+        assert added["success"] is True, added
+        client = sign_in(server)
+        listed = client.get("/web/webhooks").json()["webhooks"]
+        assert [(h["url"], h["last"]) for h in listed] == [(url, "No delivery yet")]
+        server.handset_texts(HANDSET, LINE, "ping")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            last = client.get("/web/webhooks").json()["webhooks"][0]["last"]
+            if last != "No delivery yet":
+                break
+            time.sleep(0.1)
+        assert last == "Delivered (HTTP 200)"
+    finally:
+        server.stop()
+        receiver.shutdown()
+        receiver.server_close()

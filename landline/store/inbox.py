@@ -12,6 +12,7 @@ from landline.store import revocations
 from landline.store.schema import (
     contacts,
     conversations,
+    deliveries,
     events,
     lines,
     messages,
@@ -266,3 +267,32 @@ def revoke_by_hash_prefix(connection: Connection, device_id: int, prefix: str, n
             .values(revoked_at=now)
         ).rowcount
     )
+
+
+def last_delivery(
+    connection: Connection, device_id: int, kind: str, host: str, *, within: int
+) -> Any | None:
+    """The latest attempted delivery of one of the line's receivers (by event kind and
+    host), looked for among the line's `within` latest deliveries."""
+    recent = (
+        select(deliveries)
+        .where(deliveries.c.device_id == device_id)
+        .order_by(deliveries.c.event_id.desc())
+        .limit(within)
+        .subquery()
+    )
+    return connection.execute(
+        select(
+            recent.c.state,
+            recent.c.last_status,
+            recent.c.last_error,
+            recent.c.last_attempt_at,
+        )
+        .where(
+            recent.c.kind == kind,
+            recent.c.host == host,
+            recent.c.last_attempt_at.is_not(None),
+        )
+        .order_by(recent.c.event_id.desc())
+        .limit(1)
+    ).first()

@@ -85,6 +85,7 @@ def pages_app(web: Web) -> Starlette:
             Route("/web/conversation/{fingerprint}", inbox_api.conversation),
             Route("/web/call/{noun}/{verb}", inbox_api.call, methods=["POST"]),
             Route("/web/keys", inbox_api.keys, methods=["GET", "POST"]),
+            Route("/web/webhooks", inbox_api.webhooks),
             Route("/web/live", inbox_api.live),
             Route("/web/sim/handset", simulator_api.handset),
             Route("/web/sim/text", simulator_api.text, methods=["POST"]),

@@ -15,9 +15,11 @@ from landline.api.envelope import ApiError
 from landline.api.fields import parse_args
 from landline.api.params import BadParam
 from landline.core import numbers, sessions, status_words
+from landline.core.deliveries import DeliveryState
 from landline.core.directions import Direction
 from landline.core.status import ErrorCode
 from landline.store import inbox
+from landline.store import webhooks as hooks
 from landline.web import browser
 from landline.web.context import (
     SignedIn,
@@ -36,6 +38,8 @@ UNREAD_CAP = 1000
 MAX_SEARCH = 64
 MAX_CALL_BYTES = 64 * 1024
 MAX_KEYS_SHOWN = 100
+# A webhook's last result is looked for among this many of the line's latest deliveries.
+RECENT_DELIVERIES = 5000
 # What the browser may ask of the API in its session's name. user/login and logout have
 # their own pages; everything else the inbox offers goes through these.
 BROWSER_ENDPOINTS = frozenset(
@@ -309,3 +313,46 @@ async def live(request: Request) -> Response:
         media_type="text/event-stream",
         headers={"cache-control": "no-store", "x-accel-buffering": "no"},
     )
+
+
+async def webhooks(request: Request) -> Response:
+    """The line's webhooks, each with its last delivery's result."""
+    who = await signed_in(request)
+    if who is None:
+        return _unauthorized()
+    device = who.line.device_id
+
+    def load(connection: Any) -> list[dict[str, Any]]:
+        shown = []
+        for hook in hooks.of_line(connection, device):
+            last = inbox.last_delivery(
+                connection,
+                device,
+                f"{hook.type}.{hook.event}",
+                hook.host,
+                within=RECENT_DELIVERIES,
+            )
+            shown.append(
+                {
+                    "webhookId": str(hook.id),
+                    "type": hook.type,
+                    "event": hook.event,
+                    "url": hook.url,
+                    "method": hook.method,
+                    "last": _delivery_result(last),
+                }
+            )
+        return shown
+
+    return JSONResponse({"webhooks": await who.call.store.read(load)})
+
+
+def _delivery_result(row: Any) -> str:
+    if row is None:
+        return "No delivery yet"
+    if row.state == DeliveryState.DELIVERED:
+        return f"Delivered (HTTP {row.last_status})"
+    why = f"HTTP {row.last_status}" if row.last_status is not None else (row.last_error or "")
+    if row.state == DeliveryState.GIVEN_UP:
+        return f"Given up: {why}"
+    return f"Failing, will retry: {why}"

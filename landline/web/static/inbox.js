@@ -324,11 +324,11 @@
   // -- settings ------------------------------------------------------------------
 
   async function loadSettings() {
-    const hooks = await call("webhook/list", {});
+    const hooks = (await getJSON("/web/webhooks")).webhooks;
     $("webhooks").replaceChildren(...hooks.map((h) => el("li", {},
-      el("span", { text: `${h.type}/${h.event} → ${h.method} ${h.url} ` }),
+      el("span", { text: `${h.type}/${h.event} → ${h.method} ${h.url} · ${h.last} ` }),
       el("button", { type: "button", "aria-label": `Delete webhook ${h.type}/${h.event} ${h.url}`,
-                     onclick: async () => { await call("webhook/delete", { webhookId: String(h.webhookId) }); loadSettings(); } },
+                     onclick: async () => { await call("webhook/delete", { webhookId: h.webhookId }); loadSettings(); } },
         "Delete"))));
     const keys = await getJSON("/web/keys");
     $("keys").replaceChildren(...keys.keys.map((k) => el("li", {},
