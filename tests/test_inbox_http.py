@@ -477,3 +477,31 @@ def test_webhooks_with_their_last_delivery(db_url: str, tmp_path: Path) -> None:
         server.stop()
         receiver.shutdown()
         receiver.server_close()
+
+
+def test_search_reads_a_bounded_slice_per_page(
+    site: SiteLandline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from landline.store import inbox
+
+    monkeypatch.setattr(inbox, "SEARCH_WINDOW", 10)
+    _seed_conversations(site, 30)
+    client = sign_in(site)
+    for n in (5, 25):
+        client.post(
+            "/web/call/contact/save",
+            json={"address": f"+1206556{n:04d}", "firstName": "Needle"},
+            headers={"x-csrf-token": csrf_of(client)},
+        )
+    found: list[str] = []
+    pages = 0
+    query: dict[str, Any] = {"q": "needle"}
+    while True:
+        page = client.get("/web/conversations", params=query).json()
+        pages += 1
+        found.extend(c["last"] for c in page["conversations"])
+        if page["next"] is None:
+            break
+        query = {"q": "needle", "at": page["next"]["at"], "fp": page["next"]["fp"]}
+    assert sorted(found) == ["text 25", "text 5"]
+    assert pages >= 3  # 30 conversations, 10 read per page

@@ -30,6 +30,11 @@ class ConversationCursor:
     fingerprint: str
 
 
+# A search reads at most this many conversations per page, latest first; the next page
+# goes on from where it stopped, so every request costs the same however big the inbox.
+SEARCH_WINDOW = 5000
+
+
 def conversations_page(
     connection: Connection,
     device_id: int,
@@ -37,51 +42,74 @@ def conversations_page(
     limit: int,
     after: ConversationCursor | None = None,
     search: str = "",
-) -> list[Any]:
-    """Conversations latest first, with the saved name of their last contact; `search`
-    matches a number's digits or a saved first or last name."""
-    query = (
-        select(
-            conversations.c.fingerprint,
-            conversations.c.members,
-            conversations.c.last_message_at,
-            conversations.c.last_message_body,
-            conversations.c.unread_count,
-            contacts.c.first_name,
-            contacts.c.last_name,
-            contacts.c.opted_out,
-        )
-        .outerjoin(
-            contacts,
-            (contacts.c.device_id == conversations.c.device_id)
-            & (contacts.c.id == conversations.c.last_contact_id),
-        )
-        .where(conversations.c.device_id == device_id, conversations.c.deleted.is_(False))
-    )
+    window: int = SEARCH_WINDOW,
+) -> tuple[list[Any], ConversationCursor | None]:
+    """A page of conversations latest first, with the saved name of their last contact,
+    and where the next page starts (None: there is none). `search` matches a number's
+    digits or a saved first or last name; it may give a short (even empty) page with a
+    next one, having looked through `window` conversations."""
+    where = [conversations.c.device_id == device_id, conversations.c.deleted.is_(False)]
     if after is not None:
         # The first condition is implied by the second; it gives the planner a range.
-        query = query.where(
+        where += [
             conversations.c.last_message_at <= after.at,
             tuple_(conversations.c.last_message_at, conversations.c.fingerprint)
             < tuple_(literal(after.at), literal(after.fingerprint)),
-        )
-    if search:
-        pattern = "%" + _escape_like(search.lower()) + "%"
-        digits = "".join(ch for ch in search if ch.isdigit())
-        matches = [
-            func.lower(func.coalesce(contacts.c.first_name, "")).like(pattern, escape="\\"),
-            func.lower(func.coalesce(contacts.c.last_name, "")).like(pattern, escape="\\"),
         ]
-        if digits:
-            matches.append(conversations.c.members.like("%" + digits + "%"))
-        query = query.where(or_(*matches))
-    return list(
-        connection.execute(
-            query.order_by(
-                conversations.c.last_message_at.desc(), conversations.c.fingerprint.desc()
-            ).limit(limit)
+    latest_first = (conversations.c.last_message_at.desc(), conversations.c.fingerprint.desc())
+    if not search:
+        rows = connection.execute(
+            _with_contact(conversations).where(*where).order_by(*latest_first).limit(limit + 1)
         ).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return list(rows), _cursor_of(rows[-1]) if more else None
+    scanned = select(conversations).where(*where).order_by(*latest_first).limit(window).subquery()
+    pattern = "%" + _escape_like(search.lower()) + "%"
+    digits = "".join(ch for ch in search if ch.isdigit())
+    matches = [
+        func.lower(func.coalesce(contacts.c.first_name, "")).like(pattern, escape="\\"),
+        func.lower(func.coalesce(contacts.c.last_name, "")).like(pattern, escape="\\"),
+    ]
+    if digits:
+        matches.append(scanned.c.members.like("%" + digits + "%"))
+    rows = connection.execute(
+        _with_contact(scanned)
+        .where(or_(*matches))
+        .order_by(scanned.c.last_message_at.desc(), scanned.c.fingerprint.desc())
+        .limit(limit + 1)
+    ).all()
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return list(rows), _cursor_of(rows[-1])
+    # Fewer matches than a page: the window is used up; go on after its last row, if full.
+    last = connection.execute(
+        select(scanned.c.last_message_at, scanned.c.fingerprint)
+        .order_by(scanned.c.last_message_at, scanned.c.fingerprint)
+        .limit(1)
+    ).first()
+    count = connection.execute(select(func.count()).select_from(scanned)).scalar_one()
+    return list(rows), _cursor_of(last) if last is not None and count >= window else None
+
+
+def _with_contact(source: Any) -> Any:
+    return select(
+        source.c.fingerprint,
+        source.c.members,
+        source.c.last_message_at,
+        source.c.last_message_body,
+        source.c.unread_count,
+        contacts.c.first_name,
+        contacts.c.last_name,
+        contacts.c.opted_out,
+    ).outerjoin(
+        contacts,
+        (contacts.c.device_id == source.c.device_id) & (contacts.c.id == source.c.last_contact_id),
     )
+
+
+def _cursor_of(row: Any) -> ConversationCursor:
+    return ConversationCursor(int(row.last_message_at), str(row.fingerprint))
 
 
 def _escape_like(text: str) -> str:

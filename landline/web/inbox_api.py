@@ -88,17 +88,20 @@ async def conversations(request: Request) -> Response:
     )
     device = who.line.device_id
 
-    def load(connection: Any) -> tuple[list[Any], int]:
-        rows = inbox.conversations_page(
-            connection, device, limit=CONVERSATIONS_PAGE + 1, after=after, search=search
+    def load(connection: Any) -> tuple[list[Any], inbox.ConversationCursor | None, int]:
+        rows, following = inbox.conversations_page(
+            connection,
+            device,
+            limit=CONVERSATIONS_PAGE,
+            after=after,
+            search=search,
+            window=inbox.SEARCH_WINDOW,
         )
-        return rows, inbox.unread_total(connection, device, UNREAD_CAP)
+        return rows, following, inbox.unread_total(connection, device, UNREAD_CAP)
 
-    rows, unread = await who.call.store.read(load)
-    more = len(rows) > CONVERSATIONS_PAGE
-    rows = rows[:CONVERSATIONS_PAGE]
+    rows, following, unread = await who.call.store.read(load)
     items = [_conversation_item(row) for row in rows]
-    cursor = {"at": rows[-1].last_message_at, "fp": rows[-1].fingerprint} if more else None
+    cursor = {"at": following.at, "fp": following.fingerprint} if following else None
     return JSONResponse({"conversations": items, "next": cursor, "unread": unread})
 
 

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 class LiveLimits:
     per_session: int = 4
     per_line: int = 32
-    total: int = 1000
+    # Half of LANDLINE_MAX_CONNECTIONS's default: open pages never take every connection.
+    total: int = 500
     queue: int = 256
     poll_s: float = 0.2
     heartbeat_s: float = 15.0

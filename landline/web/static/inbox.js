@@ -33,9 +33,14 @@
         el("time", { class: "when", text: when(c.at) })));
   }
 
+  // A search reads a bounded slice of the inbox per request: a short page goes on by
+  // itself a few times, then waits for More.
+  let searchPages = 0;
+
   async function loadConversations(reset) {
     if (state.loading) return;
     if (!reset && !state.next) return;
+    if (reset) searchPages = 0;
     state.loading = true;
     try {
       const params = new URLSearchParams();
@@ -51,10 +56,15 @@
       }
       state.next = data.next;
       setUnread(data.unread);
+      $("conversations-more").hidden = !state.next;
       $("conversations-end").textContent = state.next ? "" :
-        (list.children.length ? "No more conversations." : "No conversations yet.");
+        (list.children.length ? "No more conversations." : (state.search ? "Nothing found." : "No conversations yet."));
     } finally {
       state.loading = false;
+    }
+    if (state.search && state.next && searchPages < 3 && $("conversations").children.length < 20) {
+      searchPages += 1;
+      loadConversations(false);
     }
   }
 
@@ -383,6 +393,7 @@
       if (window.innerHeight + window.scrollY >= document.body.offsetHeight - 200) loadConversations(false);
     });
     $("contacts-more").addEventListener("click", () => loadContacts(false));
+    $("conversations-more").addEventListener("click", () => { searchPages = 0; loadConversations(false); });
     $("contact-form").addEventListener("submit", saveContact);
     $("contact-delete").addEventListener("click", deleteContact);
     $("webhook-form").addEventListener("submit", addWebhook);
