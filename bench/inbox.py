@@ -111,6 +111,8 @@ def seed(url: str, n_conversations: int, n_messages: int, big: int) -> str:
         for offset in range(0, len(convs), CHUNK):
             part = convs[offset : offset + CHUNK]
             store.write_sync(lambda c, part=part: c.execute(conversations.insert(), part))
+        # What autovacuum does on its own a little later: the planner's statistics.
+        store.write_sync(lambda c: c.exec_driver_sql("ANALYZE"))
         return prints[0]
     finally:
         store.close()
