@@ -505,3 +505,12 @@ def test_search_reads_a_bounded_slice_per_page(
         query = {"q": "needle", "at": page["next"]["at"], "fp": page["next"]["fp"]}
     assert sorted(found) == ["text 25", "text 5"]
     assert pages >= 3  # 30 conversations, 10 read per page
+
+
+def test_local_pages_refuse_a_rebound_name(site: SiteLandline) -> None:
+    # A page of evil.example whose name now resolves to 127.0.0.1.
+    rebound = {"host": "evil.example"}
+    assert "has no line yet" not in httpx.get(site.url + "/", headers=rebound).text
+    assert httpx.get(site.url + "/simulator", headers=rebound).status_code == 404
+    assert httpx.get(site.url + "/web/sim/handset", headers=rebound).status_code == 404
+    assert "has no line yet" in httpx.get(site.url + "/").text

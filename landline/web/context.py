@@ -65,6 +65,15 @@ def is_loopback(address: str) -> bool:
         return False
 
 
+def from_this_machine(request: Request) -> bool:
+    """The client is on loopback and asked for a loopback name: a page of some other
+    site whose name was made to resolve to 127.0.0.1 (DNS rebinding) is not let in."""
+    if not is_loopback(client(request)):
+        return False
+    host = (request.url.hostname or "").strip("[]").lower()
+    return host == "localhost" or is_loopback(host)
+
+
 def secure(request: Request) -> bool:
     return request.url.scheme == "https"
 

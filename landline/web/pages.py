@@ -24,8 +24,7 @@ from landline.web import browser
 from landline.web.context import (
     bounded_body,
     call_for,
-    client,
-    is_loopback,
+    from_this_machine,
     secure,
     signed_in,
     web_of,
@@ -71,7 +70,7 @@ async def index(request: Request) -> Response:
 
 async def _offer_setup(request: Request) -> bool:
     """A store with no line yet, seen from this machine: the first line is made here."""
-    if not is_loopback(client(request)):
+    if not from_this_machine(request):
         return False
     store = web_of(request).services.store
     return not await store.read(inbox_store.any_line)
@@ -170,6 +169,6 @@ async def setup(request: Request) -> Response:
 
 async def simulator(request: Request) -> Response:
     web = web_of(request)
-    if not web.simulator or not is_loopback(client(request)):
+    if not web.simulator or not from_this_machine(request):
         return page(request, "missing.html", 404)
     return page(request, "simulator.html")

@@ -18,7 +18,7 @@ from landline.core import numbers, outbound, status_words
 from landline.core.status import ErrorCode
 from landline.store import inbox
 from landline.web import browser
-from landline.web.context import bounded_body, client, envelope_error, is_loopback, web_of
+from landline.web.context import bounded_body, envelope_error, from_this_machine, web_of
 
 TEXTS_SHOWN = 200
 HANDSETS_SHOWN = 50
@@ -26,7 +26,7 @@ MAX_BODY_BYTES = 4 * 1024
 
 
 def _allowed(request: Request) -> bool:
-    return web_of(request).simulator and is_loopback(client(request))
+    return web_of(request).simulator and from_this_machine(request)
 
 
 def _not_here() -> JSONResponse:
