@@ -74,6 +74,7 @@ class LiveHub:
     store: Store
     limits: LiveLimits = field(default_factory=LiveLimits)
     _streams: set[Stream] = field(default_factory=set)
+    _by_line: dict[int, set[Stream]] = field(default_factory=dict)
     _task: asyncio.Task[None] | None = None
     _cursor: int = 0
     # Events up to here were stored before the poller started: not news.
@@ -84,27 +85,34 @@ class LiveHub:
     def open_streams(self) -> int:
         return len(self._streams)
 
-    def open(self, device_id: int, session_hash: str) -> Stream:
+    def open(self, device_id: int, session_hash: str, *, poll: bool = True) -> Stream:
+        """A stream of the line's events; `poll=False` leaves the polling to the caller."""
         limits = self.limits
         if len(self._streams) >= limits.total:
             raise TooManyStreams("the server has as many live streams open as it allows")
-        same_line = [s for s in self._streams if s.device_id == device_id]
+        same_line = self._by_line.get(device_id, set())
         if len(same_line) >= limits.per_line:
             raise TooManyStreams(f"this line has {limits.per_line} live streams open")
         if sum(1 for s in same_line if s.session_hash == session_hash) >= limits.per_session:
             raise TooManyStreams(f"this session has {limits.per_session} live streams open")
         stream = Stream(device_id, session_hash, asyncio.Queue(limits.queue))
         self._streams.add(stream)
-        if self._task is None or self._task.done():
+        self._by_line.setdefault(device_id, set()).add(stream)
+        if poll and (self._task is None or self._task.done()):
             self._task = asyncio.create_task(self._poll(), name="inbox-live")
         return stream
 
     def close(self, stream: Stream) -> None:
         self._streams.discard(stream)
+        same_line = self._by_line.get(stream.device_id)
+        if same_line is not None:
+            same_line.discard(stream)
+            if not same_line:
+                del self._by_line[stream.device_id]
 
     def end_session(self, session_hash: str) -> None:
         for stream in [s for s in self._streams if s.session_hash == session_hash]:
-            self._streams.discard(stream)
+            self.close(stream)
             with contextlib.suppress(asyncio.QueueFull):
                 stream.queue.put_nowait(None)
 
@@ -130,7 +138,7 @@ class LiveHub:
         after others with later ids. A window holding more than a batch of events for the
         lines being watched can miss some of those late ones.
         """
-        devices = sorted({s.device_id for s in self._streams})
+        devices = sorted(self._by_line)
         if not devices:
             return 0
         batch = self.limits.batch
@@ -149,7 +157,7 @@ class LiveHub:
             self._seen[row.id] = None
             self._cursor = max(self._cursor, row.id)
             event = _event(row)
-            for stream in [s for s in self._streams if s.device_id == row.device_id]:
+            for stream in self._by_line.get(row.device_id, ()):
                 stream.offer(event)
             handed += 1
         # Forget ids that fell out of the window.
@@ -158,8 +166,11 @@ class LiveHub:
         return handed
 
     async def stop(self) -> None:
+        """End every stream (their pages reconnect to whichever server is up) and the poller."""
         for stream in list(self._streams):
             self.close(stream)
+            with contextlib.suppress(asyncio.QueueFull):
+                stream.queue.put_nowait(None)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

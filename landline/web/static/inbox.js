@@ -262,7 +262,7 @@
   let pendingTop = null;
   function soonRefreshTop() {
     if (pendingTop) return;
-    pendingTop = setTimeout(() => { pendingTop = null; refreshTop(); }, 150);
+    pendingTop = setTimeout(() => { pendingTop = null; refreshTop(); }, 300);
   }
 
   function connectLive() {
