@@ -514,3 +514,53 @@ def test_local_pages_refuse_a_rebound_name(site: SiteLandline) -> None:
     assert httpx.get(site.url + "/simulator", headers=rebound).status_code == 404
     assert httpx.get(site.url + "/web/sim/handset", headers=rebound).status_code == 404
     assert "has no line yet" in httpx.get(site.url + "/").text
+
+
+def test_live_across_processes_on_postgresql(tmp_path: Path) -> None:
+    """A page open on one server sees a reply that another process stored: here an
+    `--api-only` server in a subprocess streams, and this process's workers receive the
+    handset's text."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import postgres_schema
+
+    with postgres_schema() as (_, url):
+        workers = start_site(url, tmp_path / "workers")
+        env = {
+            **os.environ,
+            "LANDLINE_DATABASE_URL": url,
+            "LANDLINE_DATA_DIR": str(tmp_path / "api"),
+            "LANDLINE_LOG_LEVEL": "warning",
+        }
+        port = free_port()
+        api = subprocess.Popen(
+            [sys.executable, "-m", "landline", "serve", "--api-only", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            workers.add_line(LINE)
+            other = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=20)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                with contextlib.suppress(httpx.TransportError):
+                    if other.get("/noop").status_code == 200:
+                        break
+                time.sleep(0.1)
+            signed = other.post("/web/login", data={"username": LINE, "password": "secret"})
+            assert signed.status_code == 303
+            with other.stream("GET", "/web/live") as stream:
+                lines = stream.iter_lines()
+                assert next(lines) == "retry: 2000"
+                workers.handset_texts(HANDSET, LINE, "from the other process")
+                event = _next_event(lines)
+            assert event["kind"] == "message.receive"
+            page = other.get(f"/web/conversation/{event['fingerprint']}").json()
+            assert [m["body"] for m in page["messages"]] == ["from the other process"]
+        finally:
+            api.terminate()
+            api.wait(timeout=30)
+            workers.stop()

@@ -42,7 +42,7 @@ def _drain(queue: asyncio.Queue) -> list[dict]:  # type: ignore[type-arg]
 def test_events_reach_their_line_once_even_when_committed_late(store: Store) -> None:
     async def run() -> None:
         hub = LiveHub(store, LiveLimits(poll_s=3600))
-        mine, other = hub.open(1, "a", poll=False), hub.open(2, "b", poll=False)
+        mine, other = hub.open(1, "a"), hub.open(2, "b")
         base = store.ids.next_id()
         hub._cursor = hub._floor = base
         _event(store, base - 1, 1)  # before the hub started: not news
@@ -62,7 +62,7 @@ def test_events_reach_their_line_once_even_when_committed_late(store: Store) -> 
 def test_a_page_that_falls_behind_is_told_to_reload(store: Store) -> None:
     async def run() -> None:
         hub = LiveHub(store, LiveLimits(poll_s=3600, queue=3))
-        stream = hub.open(1, "a", poll=False)
+        stream = hub.open(1, "a")
         base = store.ids.next_id()
         hub._cursor = base
         for n in range(10):
@@ -78,16 +78,16 @@ def test_a_page_that_falls_behind_is_told_to_reload(store: Store) -> None:
 def test_stream_limits(store: Store) -> None:
     async def run() -> None:
         hub = LiveHub(store, LiveLimits(per_session=2, per_line=3, total=4, poll_s=3600))
-        hub.open(1, "a", poll=False)
-        hub.open(1, "a", poll=False)
+        hub.open(1, "a")
+        hub.open(1, "a")
         with pytest.raises(TooManyStreams, match="session"):
-            hub.open(1, "a", poll=False)
-        hub.open(1, "b", poll=False)
+            hub.open(1, "a")
+        hub.open(1, "b")
         with pytest.raises(TooManyStreams, match="line"):
-            hub.open(1, "c", poll=False)
-        hub.open(2, "d", poll=False)
+            hub.open(1, "c")
+        hub.open(2, "d")
         with pytest.raises(TooManyStreams, match="server"):
-            hub.open(3, "e", poll=False)
+            hub.open(3, "e")
         hub.end_session("a")
         assert hub.open_streams == 2
         await hub.stop()

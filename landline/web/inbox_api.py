@@ -304,6 +304,11 @@ async def live(request: Request) -> Response:
         stream = hub.open(who.line.device_id, who.key_hash)
     except TooManyStreams as exc:
         return envelope_error(ErrorCode.TOO_MANY_REQUESTS, f"Too many requests: {exc}", 429)
+    try:
+        await hub.follow()
+    except BaseException:
+        hub.close(stream)
+        raise
 
     async def still_signed_in() -> bool:
         try:

@@ -80,13 +80,14 @@ class LiveHub:
     # Events up to here were stored before the poller started: not news.
     _floor: int = 0
     _seen: dict[int, None] = field(default_factory=dict)
+    _starting: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def open_streams(self) -> int:
         return len(self._streams)
 
-    def open(self, device_id: int, session_hash: str, *, poll: bool = True) -> Stream:
-        """A stream of the line's events; `poll=False` leaves the polling to the caller."""
+    def open(self, device_id: int, session_hash: str) -> Stream:
+        """A stream of the line's events; `follow` makes sure they are being read."""
         limits = self.limits
         if len(self._streams) >= limits.total:
             raise TooManyStreams("the server has as many live streams open as it allows")
@@ -98,9 +99,18 @@ class LiveHub:
         stream = Stream(device_id, session_hash, asyncio.Queue(limits.queue))
         self._streams.add(stream)
         self._by_line.setdefault(device_id, set()).add(stream)
-        if poll and (self._task is None or self._task.done()):
-            self._task = asyncio.create_task(self._poll(), name="inbox-live")
         return stream
+
+    async def follow(self) -> None:
+        """Start reading events, unless already reading. Returns once the starting point
+        is known, so nothing stored after this returns is missed."""
+        async with self._starting:
+            if self._task is not None and not self._task.done():
+                return
+            # From now on: a page loads what is stored, then opens its stream.
+            self._cursor = self._floor = await self.store.read(inbox.last_event_id)
+            self._seen.clear()
+            self._task = asyncio.create_task(self._poll(), name="inbox-live")
 
     def close(self, stream: Stream) -> None:
         self._streams.discard(stream)
@@ -118,9 +128,6 @@ class LiveHub:
 
     async def _poll(self) -> None:
         try:
-            # From now on: a page loads what is stored, then opens its stream.
-            self._cursor = self._floor = await self.store.read(inbox.last_event_id)
-            self._seen.clear()
             while self._streams:
                 try:
                     await self.poll_once()
