@@ -6,7 +6,7 @@ import fcntl
 import logging
 import ssl
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from aiohttp.abc import AbstractResolver
 
@@ -37,6 +37,9 @@ from landline.supervisor import WorkerProcess
 from landline.webhooks.attempts import ClientLimits, WebhookClient
 from landline.webhooks.engine import WebhookEngine
 from landline.webhooks.secrets import SecretBox, installation_key
+
+if TYPE_CHECKING:
+    from landline.web.app import Site
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +165,16 @@ class Runtime:
             on_startup=self._start_api,
             on_shutdown=self.stop,
             metrics_collector=metrics.StoreCollector(self._metrics_snapshot),
+        )
+
+    def site(self) -> Site:
+        """The API with the web inbox and, when the simulator is routed, its phone page."""
+        from landline.web.app import Site
+
+        return Site(
+            self.api(),
+            simulator=SimulatorConnector.name in self.routes.connectors(),
+            timezone=self.settings.default_timezone,
         )
 
     def _metrics_snapshot(self) -> dict[str, object]:

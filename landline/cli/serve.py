@@ -55,11 +55,12 @@ def serve(
             else f" --data-dir {quote(str(settings.data_dir))}"
         )
     typer.echo(f"Landline listening on {url} ({where}; routes {settings.routes})")
+    typer.echo(f"Inbox: open {url}/ in a browser (phone simulator: {url}/simulator)")
     typer.echo("Get a session key, from another terminal in this folder:")
     typer.echo(f"  new line:      landline admin line add 2065550123 --password -{store_flag}")
     typer.echo(f"  existing line: landline admin session create 2065550123{store_flag}")
     typer.echo(f"  API clients:   POST {url}/user/login with username and password")
-    run_server(runtime.api(), settings, listener)
+    run_server(runtime.site(), settings, listener)
 
 
 def _count_in_files(data_dir: Path) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from landline.core.events import EventKind
 from landline.core.status import is_final
-from landline.store import deliveries
+from landline.store import deliveries, live_lines
 from landline.store.bulk import execute_many
 from landline.store.revocations import after_commit
 from landline.store.schema import events
@@ -56,14 +56,20 @@ def row(
 
 
 def record(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Store the event rows made by `row` that a webhook wants, each with its delivery.
+    """Store the event rows made by `row` that something will read: a webhook that wants
+    them (each gets its delivery) or an open inbox page of their line.
 
-    An event no receiver wants is not kept: a webhook added later reports what happens
-    from then on, so the row would never be read.
+    Other events are not kept: a webhook added later reports what happens from then on,
+    and a page opened later loads what is stored, then follows events from then on.
     """
     if not rows:
         return
     wanted = deliveries.enqueue(connection, rows)
+    devices = {row["device_id"] for row in rows}
+    live = live_lines.watched(connection, devices, max(row["created_at"] for row in rows))
+    if live:
+        taken = {row["id"] for row in wanted}
+        wanted += [row for row in rows if row["device_id"] in live and row["id"] not in taken]
     if wanted:
         # The delivery rows refer to these; both commit together or not at all.
         execute_many(connection, _INSERT, wanted)

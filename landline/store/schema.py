@@ -138,7 +138,7 @@ conversations = Table(
     Column("deleted", Boolean, nullable=False, default=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
-    Index(None, "device_id", "last_message_at"),
+    Index(None, "device_id", "last_message_at", "fingerprint"),
 )
 
 messages = Table(
@@ -280,6 +280,14 @@ attachments = Table(
     Column("position", Integer, primary_key=True, autoincrement=False),
     Column("device_id", BigInteger, nullable=False),
     Column("storage_key", String(64), nullable=False, index=True),
+)
+
+# Lines with an inbox page open somewhere, until when (store/live_lines.py).
+live_lines = Table(
+    "live_lines",
+    metadata,
+    Column("device_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("until", BigInteger, nullable=False),
 )
 
 # Everything a webhook would report, written in the transaction that made the change.

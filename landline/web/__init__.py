@@ -1,0 +1,1 @@
+"""The web inbox and the simulated network's phone page, served beside the API."""

@@ -1,0 +1,113 @@
+"""The phone simulator page's JSON: what the simulated network holds for one handset,
+and a handset texting a line. Served only when the simulator carrier is routed, and
+only to this machine: the page shows every line's texts to a handset, which on a
+shared server is other people's mail."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from landline.api import forms
+from landline.api.params import BadParam
+from landline.carriers.simulator import handset_sends
+from landline.core import numbers, outbound, status_words
+from landline.core.status import ErrorCode
+from landline.store import inbox
+from landline.web import browser
+from landline.web.context import bounded_body, envelope_error, from_this_machine, web_of
+
+TEXTS_SHOWN = 200
+HANDSETS_SHOWN = 50
+MAX_BODY_BYTES = 4 * 1024
+
+
+def _allowed(request: Request) -> bool:
+    return web_of(request).simulator and from_this_machine(request)
+
+
+def _not_here() -> JSONResponse:
+    return envelope_error(ErrorCode.BAD_ARGUMENTS, "The phone simulator is not served here", 404)
+
+
+async def handset(request: Request) -> Response:
+    if not _allowed(request):
+        return _not_here()
+    store = web_of(request).services.store
+    raw = request.query_params.get("number", "")
+    if not raw:
+        found = await store.read(lambda c: inbox.handsets(c, limit=HANDSETS_SHOWN))
+        return JSONResponse({"handsets": [numbers.display(n) for n in found]})
+    try:
+        number = numbers.to_e164(raw[:40])
+    except numbers.InvalidNumber:
+        return envelope_error(ErrorCode.BAD_ARGUMENTS, "Bad arguments: not a phone number")
+
+    def load(connection: Any) -> tuple[list[Any], list[Any]]:
+        got = inbox.texts_to_handset(connection, number, limit=TEXTS_SHOWN)
+        sent = inbox.texts_from_handset(connection, number, limit=TEXTS_SHOWN)
+        return got, sent
+
+    got, sent = await store.read(load)
+    texts = [_received(row) for row in got] + [_sent(row) for row in sent]
+    texts.sort(key=lambda t: int(t["id"]))
+    return JSONResponse({"number": numbers.display(number), "texts": texts[-TEXTS_SHOWN:]})
+
+
+def _received(row: Any) -> dict[str, Any]:
+    status = row.status if row.status is not None else 1
+    if row.outcome == "silent":
+        decided = "The network will never confirm this one"
+    elif not row.done:
+        decided = "Receipt pending: " + ("delivered" if row.outcome == "delivered" else "failed")
+    else:
+        decided = status_words.shown(status, outbound=True, scheduled=False).text
+    return {
+        "id": str(row.message_id),
+        "direction": "in",
+        "line": numbers.display(row.source),
+        "body": row.body,
+        "network": decided,
+    }
+
+
+def _sent(row: Any) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "direction": "out",
+        "line": numbers.display(row.destination),
+        "body": row.body,
+        "network": "Delivered to the line" if row.done else "On its way",
+    }
+
+
+async def text(request: Request) -> Response:
+    """A handset texts a line (as `landline sim text` does)."""
+    if not _allowed(request):
+        return _not_here()
+    if not browser.same_origin(request.scope):
+        return envelope_error(ErrorCode.BAD_ARGUMENTS, "Cross-site request refused", 403)
+    body = await bounded_body(request, MAX_BODY_BYTES)
+    if body is None:
+        return envelope_error(ErrorCode.BAD_ARGUMENTS, "Bad arguments: too large", 413)
+    try:
+        fields = dict(forms.json_object(body))
+        handset_number = numbers.to_e164(fields.get("from", "")[:40])
+        line = numbers.to_e164(fields.get("to", "")[:40])
+    except (BadParam, numbers.InvalidNumber):
+        return envelope_error(ErrorCode.BAD_ARGUMENTS, "Bad arguments: from and to are numbers")
+    message = fields.get("body", "")
+    try:
+        outbound.check_body(message, MAX_BODY_BYTES)
+    except outbound.InvalidSend as exc:
+        return envelope_error(ErrorCode.BAD_ARGUMENTS, f"Bad arguments: {exc}")
+    store = web_of(request).services.store
+    sent = await asyncio.to_thread(
+        handset_sends, store, source=handset_number, line=line, body=message
+    )
+    if not sent:
+        return envelope_error(ErrorCode.BAD_ARGUMENTS, f"Bad arguments: no line {line}")
+    return JSONResponse({"success": True, "response": True})
