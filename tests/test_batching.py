@@ -10,7 +10,6 @@ engine), so these tests fail if the writer goes back to one transaction per requ
 from __future__ import annotations
 
 import asyncio
-import itertools
 import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,25 +18,13 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from conftest import Landline
+from conftest import Landline, fresh_line
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
 from landline.api import context
 from landline.core import ids, outbound, sessions
 from landline.store import lines, sends
-
-_numbers = itertools.count(100)
-
-
-@pytest.fixture
-def server(shared_landline: Landline) -> Landline:
-    return shared_landline
-
-
-def fresh_line(server: Landline) -> tuple[int, str]:
-    number = f"+1425556{next(_numbers):04d}"
-    return server.add_line(number, password=None)
 
 
 def send_all(server: Landline, forms: list[dict[str, str]]) -> list[dict[str, Any]]:
@@ -54,7 +41,7 @@ def send_all(server: Landline, forms: list[dict[str, str]]) -> list[dict[str, An
 def test_concurrent_sends_are_each_stored_once_with_their_own_ids(
     server: Landline, commits: Commits
 ) -> None:
-    _, key = fresh_line(server)
+    key = fresh_line(server).key
     forms = [
         {"session": key, "contacts": f"20655501{i % 8:02d}", "body": f"text {i}"}
         for i in range(24)
@@ -125,7 +112,7 @@ def commits(server: Landline, monkeypatch: pytest.MonkeyPatch) -> Iterator[Commi
 def test_sends_queued_together_are_stored_in_one_transaction(
     server: Landline, commits: Commits
 ) -> None:
-    device_id, key = fresh_line(server)
+    device_id, key, _ = fresh_line(server)
     store = server.store
     line = store.read_sync(lines.by_device, device_id)
     plans = [
@@ -155,7 +142,7 @@ def test_sends_queued_together_are_stored_in_one_transaction(
 
 
 def test_a_bad_send_in_a_shared_batch_fails_alone(server: Landline) -> None:
-    device_id, key = fresh_line(server)
+    device_id, key, _ = fresh_line(server)
     store = server.store
     line = store.read_sync(lines.by_device, device_id)
 
@@ -192,7 +179,7 @@ def test_a_bad_send_in_a_shared_batch_fails_alone(server: Landline) -> None:
 
 
 def test_a_suspended_line_answers_401_at_once(server: Landline) -> None:
-    device_id, key = fresh_line(server)
+    device_id, key, _ = fresh_line(server)
     assert server.call("/message/list", session=key)["success"] is True
     line = server.store.read_sync(lines.by_device, device_id)
     assert server.store.write_sync(lambda c: lines.set_state(c, line.number, "suspended"))
@@ -217,7 +204,7 @@ def _revoke_behind_the_servers_back(server: Landline, key: str) -> None:
 def test_a_session_revoked_by_another_process_ends_within_the_cache_bound(
     server: Landline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, key = fresh_line(server)
+    key = fresh_line(server).key
     assert server.call("/message/list", session=key)["success"] is True
     _revoke_behind_the_servers_back(server, key)
 
@@ -236,7 +223,7 @@ def test_a_session_revoked_by_another_process_ends_within_the_cache_bound(
 
 
 def test_contact_ids_do_not_depend_on_the_batch(server: Landline) -> None:
-    device_id, key = fresh_line(server)
+    device_id, key, _ = fresh_line(server)
     forms = [{"session": key, "contacts": "2065550150,2065550151", "body": "hi"}] * 6
     answers = send_all(server, forms)
     contacts = {t["contact"] for a in answers for t in a["response"]["tokens"]}
