@@ -1,7 +1,7 @@
 """Schemathesis against the served /openapi.json: every operation, with a valid session.
 
 The server is the real one on a real socket, once per store. Each operation gets a
-bounded number of generated requests (LANDLINE_FUZZ_EXAMPLES, default 8), and every
+bounded number of generated requests (LANDLINE_FUZZ_EXAMPLES, default 5), and every
 answer is checked: no server error (zero 5xx is the bar), a status code and a content
 type the document declares, and a body that matches the declared schema.
 
@@ -28,7 +28,7 @@ from schemathesis import Case, GenerationMode
 
 from landline import accounts
 
-EXAMPLES = int(os.environ.get("LANDLINE_FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("LANDLINE_FUZZ_EXAMPLES", "5"))
 
 CHECKS = [
     schemathesis.checks.not_a_server_error,
