@@ -384,3 +384,14 @@ def ok(answer: dict[str, Any]) -> Any:
 def send(server: Landline, key: str, contacts: Any, body: str = "hi", **more: Any) -> Any:
     """message/send, which must succeed; returns its `response`."""
     return ok(server.call("/message/send", session=key, contacts=contacts, body=body, **more))
+
+
+def get_message(server: Landline, key: str, message_id: int) -> dict[str, Any]:
+    """message/get, which must succeed; the message."""
+    found: dict[str, Any] = ok(server.call("/message/get", session=key, id=str(message_id)))
+    return found
+
+
+def history(server: Landline, key: str, message_id: int) -> list[int]:
+    """The status codes a message went through, oldest first (its statusHistory)."""
+    return [step["statusCode"] for step in get_message(server, key, message_id)["statusHistory"]]

@@ -12,10 +12,9 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import Landline, free_port
+from conftest import Landline, free_port, get_message, history
 
 from landline.carriers.base import (
     CarrierSink,
@@ -115,14 +114,7 @@ def send(server: Landline, key: str, contacts: str) -> list[int]:
 
 
 def status(server: Landline, key: str, message_id: int) -> int:
-    answer = server.call("/message/get", session=key, id=str(message_id))
-    assert answer["success"] is True, answer
-    return int(answer["response"]["statusCode"])
-
-
-def history(server: Landline, key: str, message_id: int) -> list[int]:
-    answer: dict[str, Any] = server.call("/message/get", session=key, id=str(message_id))
-    return [step["statusCode"] for step in answer["response"]["statusHistory"]]
+    return int(get_message(server, key, message_id)["statusCode"])
 
 
 def attempts(flaky: FlakyConnector, message_id: int) -> list[int]:

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import phonenumbers
-from conftest import Landline, start_landline
+from conftest import Landline, history, start_landline
+from conftest import get_message as get
 from sqlalchemy import select
 
 from landline.carriers.base import InboundText, Receipt
@@ -28,16 +29,6 @@ def send(server: Landline, session: str, to: str, body: str = "Hello") -> int:
     answer = server.call("/message/send", session=session, contacts=to, body=body)
     assert answer["success"] is True, answer
     return int(answer["response"]["tokens"][0]["message"])
-
-
-def get(server: Landline, session: str, message_id: int) -> dict[str, Any]:
-    answer = server.call("/message/get", session=session, id=str(message_id))
-    assert answer["success"] is True, answer
-    return answer["response"]  # type: ignore[no-any-return]
-
-
-def history(server: Landline, session: str, message_id: int) -> list[int]:
-    return [step["statusCode"] for step in get(server, session, message_id)["statusHistory"]]
 
 
 def event_kinds(server: Landline, message_id: int) -> list[str]:

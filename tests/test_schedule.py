@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from conftest import Landline, start_landline
+from conftest import get_message as get
 
 from landline.core.clock import ManualClock
 from landline.settings import Settings
@@ -32,12 +33,6 @@ def schedule(server: Landline, session: str, when: str, body: str = "Later") -> 
     )
     assert answer["success"] is True, answer
     return int(answer["response"]["tokens"][0]["message"])
-
-
-def get(server: Landline, session: str, message_id: int) -> dict[str, Any]:
-    answer = server.call("/message/get", session=session, id=str(message_id))
-    assert answer["success"] is True, answer
-    return answer["response"]  # type: ignore[no-any-return]
 
 
 def scheduled_ids(server: Landline, session: str) -> list[int]:
