@@ -348,6 +348,8 @@ TOO_BIG = str(1 << 64)
         ("/webhook/update", {"webhookId": str(2**63), "method": "put"}, "webhookId"),
         ("/webhook/delete", {"webhookId": str(2**63)}, "webhookId"),
         ("/webhook/update", {"webhookId": "9" * 19, "method": "put"}, "webhookId"),
+        ("/webhook/replay", {"deliveryId": "9450300000600001700"}, "deliveryId"),
+        ("/webhook/replay", {"deliveryId": f"msg_{2**63}"}, "deliveryId"),
     ],
 )
 def test_numbers_too_large_to_be_ids_are_bad_arguments(
