@@ -8,6 +8,7 @@ run twice, once per database, through the `db_url` fixture.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import socket
 import threading
@@ -16,7 +17,7 @@ import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import hypothesis
@@ -68,12 +69,36 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-class Landline:
-    """A running server and what tests need to drive it."""
+class InProcess(httpx.BaseTransport):
+    """Requests handed straight to the running server's ASGI app, on the server's own
+    event loop: the same app, store and workers as over the socket, without the socket
+    and uvicorn's HTTP parsing. For tests of what the API answers; tests of the
+    transport itself (limits, timeouts, connections, crashes) keep the real socket."""
 
-    def __init__(self, runtime: Runtime, port: int) -> None:
+    def __init__(self, app: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._asgi = httpx.ASGITransport(app=app)
+        self._loop = loop
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        async def call() -> httpx.Response:
+            response = await self._asgi.handle_async_request(request)
+            body = await response.aread()
+            return httpx.Response(response.status_code, headers=response.headers, content=body)
+
+        return asyncio.run_coroutine_threadsafe(call(), self._loop).result(timeout=60)
+
+
+class Landline:
+    """A running server and what tests need to drive it.
+
+    `http` (and so `call`) goes over a real socket, or with `in_process` straight to
+    the app on the server's loop (see `InProcess`); `url` is always the real socket.
+    """
+
+    def __init__(self, runtime: Runtime, port: int, *, in_process: bool = False) -> None:
         self.runtime = runtime
         self.url = f"http://127.0.0.1:{port}"
+        self.in_process = in_process
         self.http = httpx.Client(base_url=self.url, timeout=30)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -92,7 +117,8 @@ class Landline:
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", int(self.url.rsplit(":", 1)[1])))
-        self._server = build_server(self.runtime.api(), self.runtime.settings)
+        app = self.runtime.api()
+        self._server = build_server(app, self.runtime.settings)
         ready = threading.Event()
 
         def serve() -> None:
@@ -110,6 +136,12 @@ class Landline:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("server did not start")
             time.sleep(0.01)
+        if self.in_process:
+            assert self._loop is not None
+            self.http.close()
+            self.http = httpx.Client(
+                base_url=self.url, transport=InProcess(app, self._loop), timeout=30
+            )
 
     def stop(self) -> None:
         self.http.close()
@@ -257,7 +289,12 @@ def timed_landline(db_url: str, tmp_path: Path, manual_clock: ManualClock) -> It
 
 
 def start_quiet_landline(
-    db_url: str, tmp_path: Path, clock: Clock | None = None, **settings: Any
+    db_url: str,
+    tmp_path: Path,
+    clock: Clock | None = None,
+    *,
+    in_process: bool = False,
+    **settings: Any,
 ) -> Landline:
     """A server without background workers: carrier work happens only in `settle()`.
 
@@ -271,7 +308,8 @@ def start_quiet_landline(
         "poll_interval_ms": 50,
     }
     base.update(settings)
-    server = Landline(Runtime(Settings(**base), clock=clock, workers=False), free_port())
+    runtime = Runtime(Settings(**base), clock=clock, workers=False)
+    server = Landline(runtime, free_port(), in_process=in_process)
     server.start()
     return server
 
@@ -281,7 +319,10 @@ def shared_landline(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Landline]:
     """One quiet server per test module and database, for tests that each create their
-    own line: starting a server costs about half a second, too much to pay per API check."""
+    own line: starting a server costs about half a second, too much to pay per API check.
+
+    Its `http` and `call` reach the app in-process (`InProcess`) unless the module is
+    marked `pytest.mark.real_socket` (transport tests)."""
     tmp_path = tmp_path_factory.mktemp("shared")
     schema = None
     if request.param == "sqlite":
@@ -291,7 +332,8 @@ def shared_landline(
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f"CREATE SCHEMA {schema}")
         url = f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
-    server = start_quiet_landline(url, tmp_path)
+    in_process = request.node.get_closest_marker("real_socket") is None
+    server = start_quiet_landline(url, tmp_path, in_process=in_process)
     try:
         yield server
     finally:
@@ -299,3 +341,57 @@ def shared_landline(
         if schema is not None:
             with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
                 conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+# -- helpers the test modules share
+
+
+@pytest.fixture
+def server(shared_landline: Landline) -> Landline:
+    """The module's shared server (modules with a server of their own override this)."""
+    return shared_landline
+
+
+class Line(NamedTuple):
+    device_id: int
+    key: str
+    number: str
+
+
+_line_numbers = itertools.count(1)
+
+
+def fresh_line(
+    server: Landline,
+    *,
+    password: str | None = None,
+    timezone: str = "America/Los_Angeles",
+    mms: bool = False,
+) -> Line:
+    """A new line of its own on a shared server: (device id, session key, number).
+    Numbers are unique across the test run, so modules may share a server."""
+    number = f"+1425{5550000 + next(_line_numbers):07d}"
+    device_id, key = server.add_line(number, password=password, timezone=timezone, mms=mms)
+    return Line(device_id, key, number)
+
+
+def ok(answer: dict[str, Any]) -> Any:
+    """The `response` of a successful answer (fails the test on an error envelope)."""
+    assert answer["success"] is True, answer
+    return answer["response"]
+
+
+def send(server: Landline, key: str, contacts: Any, body: str = "hi", **more: Any) -> Any:
+    """message/send, which must succeed; returns its `response`."""
+    return ok(server.call("/message/send", session=key, contacts=contacts, body=body, **more))
+
+
+def get_message(server: Landline, key: str, message_id: int) -> dict[str, Any]:
+    """message/get, which must succeed; the message."""
+    found: dict[str, Any] = ok(server.call("/message/get", session=key, id=str(message_id)))
+    return found
+
+
+def history(server: Landline, key: str, message_id: int) -> list[int]:
+    """The status codes a message went through, oldest first (its statusHistory)."""
+    return [step["statusCode"] for step in get_message(server, key, message_id)["statusHistory"]]

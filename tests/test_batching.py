@@ -2,38 +2,29 @@
 
 What a client must not notice: every concurrent send is stored once and answered with
 its own ids, a bad send in a shared batch fails alone, a conversation shows its newest
-text, and a revoked session or suspended line stops working at once.
+text, and a revoked session or suspended line stops working at once. And that the
+batching happens: sends that arrive together share a commit (counted on the writer's
+engine), so these tests fail if the writer goes back to one transaction per request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import sqlite3
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
-from conftest import Landline
+from conftest import Landline, fresh_line
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
 from landline.api import context
 from landline.core import ids, outbound, sessions
 from landline.store import lines, sends
-
-_numbers = itertools.count(100)
-
-
-@pytest.fixture
-def server(shared_landline: Landline) -> Landline:
-    return shared_landline
-
-
-def fresh_line(server: Landline) -> tuple[int, str]:
-    number = f"+1425556{next(_numbers):04d}"
-    return server.add_line(number, password=None)
 
 
 def send_all(server: Landline, forms: list[dict[str, str]]) -> list[dict[str, Any]]:
@@ -47,14 +38,19 @@ def send_all(server: Landline, forms: list[dict[str, str]]) -> list[dict[str, An
         return list(pool.map(post, forms))
 
 
-def test_concurrent_sends_are_each_stored_once_with_their_own_ids(server: Landline) -> None:
-    _, key = fresh_line(server)
+def test_concurrent_sends_are_each_stored_once_with_their_own_ids(
+    server: Landline, commits: Commits
+) -> None:
+    key = fresh_line(server).key
     forms = [
         {"session": key, "contacts": f"20655501{i % 8:02d}", "body": f"text {i}"}
         for i in range(24)
     ]
     answers = send_all(server, forms)
     assert all(a["success"] for a in answers), answers
+    # Requests that arrived together were stored together (the writer's batching).
+    assert max(commits.sends_per_call) > 1, commits.sends_per_call
+    assert commits.count < len(forms)
     sent = [a["response"]["tokens"][0]["message"] for a in answers]
     assert len(set(sent)) == len(forms)
 
@@ -82,8 +78,71 @@ def test_concurrent_sends_are_each_stored_once_with_their_own_ids(server: Landli
         assert conversation["lastMessageBody"] == newest_body
 
 
+class Commits:
+    """Counts the writer's commits, and the sends each call of `record_sends` stored."""
+
+    def __init__(self, server: Landline, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        self.sends_per_call: list[int] = []
+        event.listen(server.store.writer_engine, "commit", self._committed)
+        self._engine = server.store.writer_engine
+        record = sends.record_sends
+
+        def counting(connection: Any, plans: list[Any]) -> Any:
+            self.sends_per_call.append(len(plans))
+            return record(connection, plans)
+
+        # The API looks the function up at each send, so this is the one it uses.
+        monkeypatch.setattr(sends, "record_sends", counting)
+
+    def _committed(self, _connection: Any) -> None:
+        self.count += 1
+
+    def stop(self) -> None:
+        event.remove(self._engine, "commit", self._committed)
+
+
+@pytest.fixture
+def commits(server: Landline, monkeypatch: pytest.MonkeyPatch) -> Iterator[Commits]:
+    found = Commits(server, monkeypatch)
+    yield found
+    found.stop()
+
+
+def test_sends_queued_together_are_stored_in_one_transaction(
+    server: Landline, commits: Commits
+) -> None:
+    device_id, key, _ = fresh_line(server)
+    store = server.store
+    line = store.read_sync(lines.by_device, device_id)
+    plans = [
+        outbound.plan_send(
+            device_id=device_id,
+            line_number=line.number,
+            numbers=[f"+120655502{n:02d}"],
+            body=f"together {n}",
+            now=server.clock.now_ms(),
+            scheduled_at=None,
+            next_id=store.ids.next_id,
+        )
+        for n in range(6)
+    ]
+
+    async def together() -> list[Any]:
+        return await asyncio.gather(*(store.write_merged(sends.record_sends, p) for p in plans))
+
+    before = commits.count
+    outcomes = server.run(together)
+    assert all(isinstance(o, sends.SendOutcome) for o in outcomes)
+    # Six sends, one transaction, one call storing all six.
+    assert commits.count - before == 1
+    assert commits.sends_per_call == [6]
+    bodies = sorted(m["body"] for m in server.call("/message/list", session=key)["response"])
+    assert bodies == [f"together {n}" for n in range(6)]
+
+
 def test_a_bad_send_in_a_shared_batch_fails_alone(server: Landline) -> None:
-    device_id, key = fresh_line(server)
+    device_id, key, _ = fresh_line(server)
     store = server.store
     line = store.read_sync(lines.by_device, device_id)
 
@@ -120,7 +179,7 @@ def test_a_bad_send_in_a_shared_batch_fails_alone(server: Landline) -> None:
 
 
 def test_a_suspended_line_answers_401_at_once(server: Landline) -> None:
-    device_id, key = fresh_line(server)
+    device_id, key, _ = fresh_line(server)
     assert server.call("/message/list", session=key)["success"] is True
     line = server.store.read_sync(lines.by_device, device_id)
     assert server.store.write_sync(lambda c: lines.set_state(c, line.number, "suspended"))
@@ -145,7 +204,7 @@ def _revoke_behind_the_servers_back(server: Landline, key: str) -> None:
 def test_a_session_revoked_by_another_process_ends_within_the_cache_bound(
     server: Landline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, key = fresh_line(server)
+    key = fresh_line(server).key
     assert server.call("/message/list", session=key)["success"] is True
     _revoke_behind_the_servers_back(server, key)
 
@@ -164,7 +223,7 @@ def test_a_session_revoked_by_another_process_ends_within_the_cache_bound(
 
 
 def test_contact_ids_do_not_depend_on_the_batch(server: Landline) -> None:
-    device_id, key = fresh_line(server)
+    device_id, key, _ = fresh_line(server)
     forms = [{"session": key, "contacts": "2065550150,2065550151", "body": "hi"}] * 6
     answers = send_all(server, forms)
     contacts = {t["contact"] for a in answers for t in a["response"]["tokens"]}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -11,13 +10,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import Landline, start_quiet_landline
+from conftest import Landline, fresh_line, ok, send, start_quiet_landline
 from sqlalchemy import select
 
 from landline.core.clock import ManualClock
 from landline.store.schema import sim_submissions
 
-_line_numbers = itertools.count(3000)
 ISO_SECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
 # Every field of the webhook payload (CONTRACT section 7) and its JSON type(s).
 PAYLOAD_TYPES: dict[str, tuple[type, ...]] = {
@@ -46,29 +44,6 @@ PAYLOAD_TYPES: dict[str, tuple[type, ...]] = {
     "deviceId": (int,),
 }
 DATE_FIELDS = ("dateRead", "scheduledDate", "dateCreated", "dateDeleted", "dateDelivered")
-
-
-@pytest.fixture
-def server(shared_landline: Landline) -> Landline:
-    return shared_landline
-
-
-def fresh_line(
-    server: Landline, *, timezone: str = "America/Los_Angeles"
-) -> tuple[int, str, str]:
-    """A new line on the shared server: (device id, session key, number)."""
-    number = f"+1425555{next(_line_numbers):04d}"
-    device_id, key = server.add_line(number, password=None, timezone=timezone)
-    return device_id, key, number
-
-
-def ok(answer: dict[str, Any]) -> Any:
-    assert answer["success"] is True, answer
-    return answer["response"]
-
-
-def send(server: Landline, key: str, contacts: Any, body: str = "hi", **more: Any) -> Any:
-    return ok(server.call("/message/send", session=key, contacts=contacts, body=body, **more))
 
 
 def assert_date_in_zone(text: str, zone: str) -> datetime:

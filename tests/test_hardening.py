@@ -7,7 +7,6 @@ test_http_limits.py).
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import subprocess
@@ -20,25 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Landline, free_port
+from conftest import Landline, free_port, fresh_line
 from sqlalchemy import event
 
 from landline.api import context
 from landline.api import message as message_api
 from landline.logs import MAX_LINE_CHARS, BoundedFormatter
 from landline.store import messages
-
-_numbers = itertools.count(100)
-
-
-@pytest.fixture
-def server(shared_landline: Landline) -> Landline:
-    return shared_landline
-
-
-def fresh_line(server: Landline) -> str:
-    _, key = server.add_line(f"+1206557{next(_numbers):04d}", password=None)
-    return key
 
 
 def post(server: Landline, path: str, body: bytes | str, content_type: str) -> Any:
@@ -82,7 +69,7 @@ def writer_statements(server: Landline) -> Iterator[list[str]]:
 
 
 def test_a_huge_contact_list_is_refused_before_any_lookup(server: Landline) -> None:
-    key = fresh_line(server)
+    key = fresh_line(server).key
     body = f"session={key}&contact=" + ",".join(["1"] * 290_000)
     with writer_statements(server) as seen:
         answer = form(server, "/contact/delete", body)
@@ -94,13 +81,13 @@ def test_a_huge_contact_list_is_refused_before_any_lookup(server: Landline) -> N
 
 @pytest.mark.parametrize("path", ["/message/read", "/message/delete", "/message/cancel"])
 def test_more_ids_than_allowed_answer_703_not_500(server: Landline, path: str) -> None:
-    key = fresh_line(server)
+    key = fresh_line(server).key
     body = f"session={key}&message=" + ",".join(["7"] * 260_000)
     assert_bad_arguments(form(server, path, body), "at most 1000")
 
 
 def test_unknown_ids_are_named_a_few_and_counted(server: Landline) -> None:
-    key = fresh_line(server)
+    key = fresh_line(server).key
     body = f"session={key}&message=" + ",".join(str(n) for n in range(1, 1001))
     desc = assert_bad_arguments(form(server, "/message/read", body), "and 995 more", "not found")
     assert len(desc) < 200
@@ -109,7 +96,7 @@ def test_unknown_ids_are_named_a_few_and_counted(server: Landline) -> None:
 def test_deleting_many_contacts_is_set_based(server: Landline) -> None:
     """1,000 contacts are checked and forgotten with a handful of statements, not one
     (or more) per id: no request may hold the one writer for long."""
-    key = fresh_line(server)
+    key = fresh_line(server).key
     numbers = [f"+1303555{n:04d}" for n in range(1000)]
     for start in range(0, len(numbers), 15):
         chunk = numbers[start : start + 15]
@@ -128,7 +115,7 @@ def test_deleting_many_contacts_is_set_based(server: Landline) -> None:
 def test_marking_a_long_conversation_holds_the_writer_a_slice_at_a_time(
     server: Landline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key = fresh_line(server)
+    key = fresh_line(server).key
     for _ in range(7):
         server.call("/message/send", session=key, contacts="2065550100", body="again")
     fingerprint = server.call("/conversation/list", session=key)["response"][0]["fingerprint"]
@@ -174,7 +161,7 @@ def test_deeply_nested_json_answers_703_without_a_session(server: Landline) -> N
 def test_an_unexpected_failure_answers_855_with_a_request_id_logged_once(
     server: Landline, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    key = fresh_line(server)
+    key = fresh_line(server).key
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the disk caught fire")
@@ -210,13 +197,13 @@ def test_an_unexpected_failure_answers_855_with_a_request_id_logged_once(
 def test_paging_numbers_out_of_range_answer_703(
     server: Landline, path: str, params: dict[str, str]
 ) -> None:
-    key = fresh_line(server)
+    key = fresh_line(server).key
     response = server.http.get(path, params={"session": key, **params})
     assert_bad_arguments((response.status_code, response.json()), next(iter(params)))
 
 
 def test_scheduled_messages_are_paged(server: Landline) -> None:
-    key = fresh_line(server)
+    key = fresh_line(server).key
     later = int(time.time() * 1000) + 3_600_000
     for n in range(25):
         sent = server.call(
@@ -239,7 +226,7 @@ def test_scheduled_messages_are_paged(server: Landline) -> None:
 
 
 def test_invalid_utf8_in_a_form_is_refused_naming_the_field(server: Landline) -> None:
-    key = fresh_line(server)
+    key = fresh_line(server).key
     body = f"session={key}&contacts=2065550100&body=caf%E9".encode()
     assert_bad_arguments(form(server, "/message/send", body.decode()), "body", "UTF-8")
     raw = f"session={key}&contacts=2065550100&body=caf".encode() + b"\xe9"
@@ -248,7 +235,7 @@ def test_invalid_utf8_in_a_form_is_refused_naming_the_field(server: Landline) ->
 
 
 def test_invalid_utf8_in_a_multipart_field_is_refused_naming_it(server: Landline) -> None:
-    key = fresh_line(server)
+    key = fresh_line(server).key
     boundary = "xYzZY"
     parts = [
         ("session", key.encode()),
@@ -267,7 +254,7 @@ def test_invalid_utf8_in_a_multipart_field_is_refused_naming_it(server: Landline
 
 
 def test_invalid_utf8_in_the_query_is_refused(server: Landline) -> None:
-    key = fresh_line(server)
+    key = fresh_line(server).key
     response = server.http.get(f"/message/list?session={key}&limit=1%FF")
     assert_bad_arguments((response.status_code, response.json()), "limit", "UTF-8")
 
@@ -288,7 +275,7 @@ def test_invalid_utf8_in_the_query_is_refused(server: Landline) -> None:
 def test_non_ascii_digits_are_not_numbers(
     server: Landline, path: str, params: dict[str, str], named: str
 ) -> None:
-    key = fresh_line(server)
+    key = fresh_line(server).key
     response = server.http.get(path, params={"session": key, **params})
     assert_bad_arguments((response.status_code, response.json()), named)
 

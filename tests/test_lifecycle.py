@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import phonenumbers
-from conftest import Landline, start_landline
+from conftest import Landline, history, start_landline
+from conftest import get_message as get
 from sqlalchemy import select
 from watched_lines import add_watched_line
 
@@ -29,16 +30,6 @@ def send(server: Landline, session: str, to: str, body: str = "Hello") -> int:
     answer = server.call("/message/send", session=session, contacts=to, body=body)
     assert answer["success"] is True, answer
     return int(answer["response"]["tokens"][0]["message"])
-
-
-def get(server: Landline, session: str, message_id: int) -> dict[str, Any]:
-    answer = server.call("/message/get", session=session, id=str(message_id))
-    assert answer["success"] is True, answer
-    return answer["response"]  # type: ignore[no-any-return]
-
-
-def history(server: Landline, session: str, message_id: int) -> list[int]:
-    return [step["statusCode"] for step in get(server, session, message_id)["statusHistory"]]
 
 
 def event_kinds(server: Landline, message_id: int) -> list[str]:
@@ -226,6 +217,66 @@ def test_a_repeated_receipt_cannot_change_the_final_status(timed_landline: Landl
     assert codes == [2, 1, 6]
     assert len([code for code in codes if code in FINAL_STATUSES]) == 1
     assert event_kinds(server, message_id).count("message.progress") == 2
+
+
+def test_every_way_a_text_ends_is_one_final_code_that_nothing_later_changes(
+    timed_landline: Landline,
+) -> None:
+    """Which codes are final is read off the server, not written here: a text is
+    watched along each path the simulated network offers (docs/api.md), and every code
+    it shows before its end must be one the API called unfinished."""
+    server = timed_landline
+    _, session = server.add_line(LINE)
+    server.handset_texts("+12065550999", LINE, "STOP")
+    server.settle()
+    # Only the test's own rounds dispatch, so each step can be seen.
+    server.run(server.runtime.dispatcher.stop)
+    paths = {
+        "+12065551234": 6,  # delivered, by receipt
+        "+12065550001": 7,  # undeliverable, by receipt
+        "+12065550004": 5,  # rejected by the network
+        "+12065550002": 0,  # never confirmed: the receipt timeout ends it
+        "+12065550999": -1234,  # the contact texted STOP
+    }
+    sent = {to: send(server, session, to) for to in paths}
+    unfinished: set[int] = set()
+
+    def look() -> None:
+        for message_id in sent.values():
+            got = get(server, session, message_id)
+            if not got["isInFinalState"]:
+                unfinished.add(got["statusCode"])
+
+    look()
+    server.settle()
+    look()
+    server.clock.advance(seconds=1)  # type: ignore[attr-defined]
+    server.settle()
+    look()
+    server.clock.advance(seconds=48 * 3600 + 1)  # type: ignore[attr-defined]
+    assert server.run(server.runtime.receipt_timeouts.run_once) == 1
+
+    ended: dict[int, list[int]] = {}
+    for to, message_id in sent.items():
+        got = get(server, session, message_id)
+        assert got["isInFinalState"] is True, (to, got["statusCode"])
+        assert got["statusCode"] == paths[to], to
+        codes = history(server, session, message_id)
+        # Exactly one final code, the last: all before it were shown as unfinished.
+        assert codes[-1] == got["statusCode"]
+        assert set(codes[:-1]) <= unfinished, (to, codes, unfinished)
+        ended[message_id] = codes
+    assert unfinished == {2, 1}
+    assert not unfinished & set(paths.values())
+
+    # Whatever the network reports later, and however long it is, nothing moves.
+    for message_id in sent.values():
+        report_receipt(server, message_id, delivered=True)
+        report_receipt(server, message_id, delivered=False)
+    server.clock.advance(seconds=48 * 3600 + 1)  # type: ignore[attr-defined]
+    server.settle()
+    assert server.run(server.runtime.receipt_timeouts.run_once) == 0
+    assert {mid: history(server, session, mid) for mid in sent.values()} == ended
 
 
 def test_a_receipt_that_overtakes_the_submit_record_is_kept(timed_landline: Landline) -> None:

@@ -2,46 +2,19 @@
 
 from __future__ import annotations
 
-import itertools
 import re
-from dataclasses import dataclass
 from typing import Any
 
-import pytest
-from conftest import Landline
+from conftest import Landline, fresh_line, ok
 from sqlalchemy import select
 
 from landline.core import passwords, sessions
 from landline.store import lines
 from landline.store.schema import sessions as sessions_table
 
-_line_numbers = itertools.count(4000)
 KEY_SHAPE = re.compile(
     r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:(\d+)$"
 )
-
-
-@dataclass(frozen=True)
-class Line:
-    device_id: int
-    key: str
-    number: str
-
-
-@pytest.fixture
-def server(shared_landline: Landline) -> Landline:
-    return shared_landline
-
-
-def fresh_line(server: Landline, password: str | None = None) -> Line:
-    number = f"+1425555{next(_line_numbers):04d}"
-    device_id, key = server.add_line(number, password=password)
-    return Line(device_id, key, number)
-
-
-def ok(answer: dict[str, Any]) -> Any:
-    assert answer["success"] is True, answer
-    return answer["response"]
 
 
 def test_login_with_the_lines_number_answers_a_session_key(server: Landline) -> None:

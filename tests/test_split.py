@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from conftest import free_port, postgres_schema
 
@@ -77,12 +78,22 @@ def test_api_only_accepts_and_a_separate_worker_delivers(
             ).json()
             return int(answer["response"]["statusCode"])
 
-        # With no worker running, nothing moves the message out of the queue.
-        time.sleep(0.5)
         assert status() == 2
+        # No workers in the API process, nor in a child of it (as `landline serve` has).
+        children = Path(f"/proc/{api.pid}/task/{api.pid}/children").read_text().split()
+        assert children == []
 
+        before_worker = int(time.time() * 1000)
         worker = _landline("worker", env=env)
         _wait_until(lambda: status() == 6)
+        # The worker, not the API process, moved it: the API alone left it queued (a
+        # dispatcher there would have been woken by the send and sent it at once).
+        with psycopg.connect(pg_schema_url) as conn:
+            sent_at, attempts = conn.execute(
+                "SELECT sent_at, attempts FROM messages WHERE id = %s", (int(message_id),)
+            ).fetchone() or (None, None)
+        assert sent_at is not None and sent_at >= before_worker
+        assert attempts == 1
     finally:
         for process in (api, worker):
             if process is not None:

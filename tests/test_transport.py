@@ -6,20 +6,13 @@ the message it sent goes to the numbers given, with the body given.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import pytest
-from conftest import Landline
+from conftest import Landline, fresh_line
 
-_line_numbers = itertools.count(1000)
-
-
-def fresh_line(server: Landline, *, password: str | None = None) -> tuple[int, str, str]:
-    """A new line of its own on the shared server: (device id, session key, number)."""
-    number = f"+1425555{next(_line_numbers):04d}"
-    device_id, key = server.add_line(number, password=password)
-    return device_id, key, number
+# What arrives over the socket is the point here: the shared server is not in-process.
+pytestmark = pytest.mark.real_socket
 
 
 def sent_to(server: Landline, key: str, answer: dict[str, Any]) -> list[tuple[str, str]]:
@@ -31,11 +24,6 @@ def sent_to(server: Landline, key: str, answer: dict[str, Any]) -> list[tuple[st
         assert got["success"] is True, got
         found.append((got["response"]["address"], got["response"]["body"]))
     return found
-
-
-@pytest.fixture
-def server(shared_landline: Landline) -> Landline:
-    return shared_landline
 
 
 def test_get_with_every_parameter_in_the_query(server: Landline) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
-from conftest import Landline, postgres_schema
+from conftest import Landline, ok, postgres_schema
+from conftest import fresh_line as new_line
 from webhook_fixtures import start_server
 
 from landline.api.app import ENDPOINTS
@@ -66,22 +67,16 @@ def server(
         found.stop()
 
 
-_numbers = iter(range(2065551000, 2065559999))
-
 
 def fresh_line(server: Landline) -> str:
-    return server.add_line(str(next(_numbers)))[1]
+    """A line of its own (with a password); its session key."""
+    return new_line(server, password="secret").key
 
 
 def call(server: Landline, path: str, **params: Any) -> dict[str, Any]:
     # Not server.call: its own `method` is the HTTP method, and webhooks have one too.
     answer: dict[str, Any] = server.http.post(path, data=params).json()
     return answer
-
-
-def ok(answer: dict[str, Any]) -> Any:
-    assert answer["success"] is True, answer
-    return answer["response"]
 
 
 def refused(answer: dict[str, Any]) -> str:

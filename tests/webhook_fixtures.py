@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 from aiohttp import web
-from conftest import Landline, free_port
+from conftest import Landline, free_port, ok
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
@@ -196,11 +196,6 @@ def start_server(
 def deliver(server: Landline) -> None:
     """Make every webhook delivery due now, and wait until each is recorded."""
     server.run(server.runtime.webhooks.settle)
-
-
-def ok(answer: dict[str, Any]) -> Any:
-    assert answer["success"] is True, answer
-    return answer["response"]
 
 
 def add_webhook(

@@ -74,6 +74,36 @@ COMPONENT_RESPONSES: dict[str, Schema] = {
         "answer's requestId names the failure in the server's log. Retry.",
         "content": {"application/json": {"schema": _ref("ErrorAnswer")}},
     },
+    # The HTTP server's own refusals, before any endpoint sees the request.
+    "BadRequest": {
+        "description": "-703: not a valid HTTP request.",
+        "content": {"application/json": {"schema": _ref("ErrorAnswer")}},
+    },
+    "TimedOut": {
+        "description": "-1: the headers or the body took longer than the server allows "
+        "(LANDLINE_HEADER_TIMEOUT_SECONDS, LANDLINE_BODY_TIMEOUT_SECONDS); the connection "
+        "is closed.",
+        "content": {"application/json": {"schema": _ref("ErrorAnswer")}},
+    },
+    "HeadersTooLarge": {
+        "description": "-703: the request line and headers are over "
+        "LANDLINE_MAX_HEADER_BYTES, or there are more than LANDLINE_MAX_HEADER_COUNT "
+        "headers. Long parameter lists belong in a POST body.",
+        "content": {"application/json": {"schema": _ref("ErrorAnswer")}},
+    },
+    "Unavailable": {
+        "description": "-1: the server is at LANDLINE_MAX_CONNECTIONS or shutting down. "
+        "Retry.",
+        "content": {"application/json": {"schema": _ref("ErrorAnswer")}},
+    },
+}
+
+# Any request may get these from the HTTP server, whatever its endpoint.
+TRANSPORT_RESPONSES: Schema = {
+    "400": {"$ref": "#/components/responses/BadRequest"},
+    "408": {"$ref": "#/components/responses/TimedOut"},
+    "431": {"$ref": "#/components/responses/HeadersTooLarge"},
+    "503": {"$ref": "#/components/responses/Unavailable"},
 }
 
 
@@ -149,6 +179,7 @@ def _responses(answer: Schema, errors: str, *, authenticated: bool) -> Schema:
     responses["413"] = {"$ref": "#/components/responses/TooLarge"}
     responses["429"] = {"$ref": "#/components/responses/TooManyRequests"}
     responses["500"] = {"$ref": "#/components/responses/Unexpected"}
+    responses.update(TRANSPORT_RESPONSES)
     return responses
 
 
@@ -197,6 +228,7 @@ def _noop(components: Components) -> Schema:
                 },
                 "413": {"$ref": "#/components/responses/TooLarge"},
                 "500": {"$ref": "#/components/responses/Unexpected"},
+                **TRANSPORT_RESPONSES,
             },
         }
         if method == "post":
@@ -258,7 +290,8 @@ def document(endpoints: Iterable[Endpoint]) -> dict[str, Any]:
                 "200": {
                     "description": "OpenAPI 3.1",
                     "content": {"application/json": {"schema": {"type": "object"}}},
-                }
+                },
+                **TRANSPORT_RESPONSES,
             },
         }
     }
@@ -271,7 +304,8 @@ def document(endpoints: Iterable[Endpoint]) -> dict[str, Any]:
                 "200": {
                     "description": "The Prometheus text format",
                     "content": {"text/plain": {"schema": {"type": "string"}}},
-                }
+                },
+                **TRANSPORT_RESPONSES,
             },
         }
     }

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from landline.api.context import Call
 from landline.api.endpoints import Endpoint
 from landline.api.envelope import bad_arguments, not_found
-from landline.api.fields import Choice, Instant, Url, param
+from landline.api.fields import MAX_INT64, Choice, Instant, Url, param
 from landline.api.params import BadParam, Params, shown
 from landline.api.shapes import (
     ReplayAnswer,
@@ -137,12 +137,13 @@ class WebhookIdKind:
         if raw is None:
             return None
         text = raw.strip()
-        if not text.isascii() or not text.isdigit() or len(text) > 19:
+        # Past 64 bits no id exists, and the database cannot even compare with it.
+        if not text.isascii() or not text.isdigit() or len(text) > 19 or int(text) > MAX_INT64:
             raise BadParam(f"{name} must be a webhook id (a number), not {shown(raw)}")
         return int(text)
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "integer", "format": "int64", "minimum": 0}
+        return {"type": "integer", "format": "int64", "minimum": 0, "maximum": MAX_INT64}
 
 
 @dataclass(frozen=True)

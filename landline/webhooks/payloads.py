@@ -84,6 +84,8 @@ def event_id_of(text: str) -> int | None:
     text = text.strip()
     if text.startswith("msg_"):
         text = text[4:]
-    if not text.isascii() or not text.isdigit() or len(text) > 19:
+    # Event ids are 64-bit: a larger number names none (and the database cannot even
+    # compare with it).
+    if not text.isascii() or not text.isdigit() or len(text) > 19 or int(text) >= 1 << 63:
         return None
     return int(text)
