@@ -17,11 +17,14 @@ from landline.api.context import Services
 from landline.api.hashing import HashingPool
 from landline.carriers.base import Connector
 from landline.carriers.simulator import SimulatorConnector
+from landline.carriers.smpp import config as smpp_config
+from landline.carriers.smpp.connector import SmppConnector
 from landline.core import passwords
 from landline.core.address_policy import AddressPolicy
 from landline.core.clock import Clock, SystemClock
 from landline.core.ratelimit import Limits
 from landline.core.routes import RouteTable
+from landline.core.spam import SpamLimits, SpamWatch
 from landline.core.throttle import LoginThrottle
 from landline.dispatch.dispatcher import Dispatcher
 from landline.dispatch.expiry import ReceiptTimeouts
@@ -79,6 +82,9 @@ class Runtime:
             poll_ms=settings.poll_interval_ms,
         )
         self.connectors: dict[str, Connector] = {self.simulator.name: self.simulator}
+        for name, url in settings.smpp.items():
+            smpp = SmppConnector(smpp_config.parse(name, url), self.store, self.clock)
+            self.connectors[smpp.name] = smpp
         self.dispatcher = Dispatcher(
             self.store,
             self.clock,
@@ -119,6 +125,13 @@ class Runtime:
             lease_ms=lease_ms,
             poll_ms=settings.poll_interval_ms,
         )
+        self.spam = SpamWatch(
+            SpamLimits(
+                per_minute=settings.spam_per_minute,
+                per_day=settings.spam_per_day,
+                same_body_contacts=settings.spam_same_body_contacts,
+            )
+        )
         events.count_with(metrics.messages_counted)
         self._workers_lock: IO[bytes] | None = None
 
@@ -139,6 +152,7 @@ class Runtime:
             webhook_policy=self.webhook_policy,
             webhook_resolver=self.webhook_resolver,
             secret_box=self.secret_box,
+            spam=self.spam,
         )
 
     def api(self) -> LandlineApi:

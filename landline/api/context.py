@@ -19,6 +19,7 @@ from landline.core.clock import Clock
 from landline.core.lines import LineState
 from landline.core.ratelimit import Limits
 from landline.core.routes import RouteTable
+from landline.core.spam import SpamWatch
 from landline.core.status import ErrorCode
 from landline.core.throttle import LoginThrottle
 from landline.store import lines
@@ -95,6 +96,8 @@ class Services:
     webhook_resolver: AbstractResolver | None = None
     # Opens and seals the lines' webhook signing secrets.
     secret_box: SecretBox = field(default_factory=SecretBox.ephemeral)
+    # Automatic spam protection: what lines send, counted in this process (core/spam.py).
+    spam: SpamWatch | None = None
 
 
 class Call:

@@ -27,7 +27,7 @@ from landline.api.shapes import (
 from landline.core import outbound, times
 from landline.core.lines import LineState
 from landline.core.status import ErrorCode, describe
-from landline.store import messages, sends
+from landline.store import line_flags, messages, sends
 from landline.store.lines import Line
 
 DEFAULT_PAGE = 20
@@ -109,6 +109,7 @@ async def send(call: Call, args: SendArgs) -> SendAnswer:
             ErrorCode.UNABLE_TO_DETERMINE_CARRIER,
             "Unable to determine carrier for " + listed(unroutable),
         )
+    await _watch_for_spam(call, plan)
     outcome = await call.store.write_merged(sends.record_sends, plan)
     if scheduled_at is None:
         call.services.notify_outbound()
@@ -120,6 +121,32 @@ async def send(call: Call, args: SendArgs) -> SendAnswer:
             "tokens": [_token(m, line, m.number in outcome.opted_out) for m in plan.messages],
         },
     }
+
+
+async def _watch_for_spam(call: Call, plan: outbound.SendPlan) -> None:
+    """Count the send against the line's limits; one that crosses them flags the line."""
+    watch = call.services.spam
+    if watch is None:
+        return
+    numbers = [m.number for m in plan.messages]
+    reason = watch.admit(call.line.device_id, plan.body, numbers, plan.created_at)
+    if reason is None:
+        return
+    device_id, flag_id = call.line.device_id, call.store.ids.next_id()
+    await call.store.write(
+        partial(
+            line_flags.flag,
+            device_id=device_id,
+            reason=reason,
+            actor="automatic",
+            flag_id=flag_id,
+            now=plan.created_at,
+        )
+    )
+    raise ApiError(
+        ErrorCode.SPAM_PROTECTION,
+        f"Spam protection: this line is now flagged ({reason}); contact the operator",
+    )
 
 
 def _token(m: outbound.PlannedMessage, line: Line, opted_out: bool) -> SendToken:
