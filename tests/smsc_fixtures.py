@@ -70,7 +70,10 @@ def smsc_running(config: SmscConfig | None = None) -> Iterator[SmscThread]:
 
 
 def start_smpp_landline(
-    db_url: str, tmp_path: Path, smsc: SmscThread, url_params: dict[str, Any] | None = None,
+    db_url: str,
+    tmp_path: Path,
+    smsc: SmscThread,
+    url_params: dict[str, Any] | None = None,
     **settings: Any,
 ) -> Landline:
     """A Landline whose +1 route is the SMPP connection `main` to `smsc`."""

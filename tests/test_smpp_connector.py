@@ -125,7 +125,13 @@ def test_long_and_non_latin_texts_go_in_parts_and_deliver_when_every_part_does(
     for outbound in held[:2]:
         smsc.call(lambda o=outbound: smsc.smsc._route(o))  # type: ignore[misc]
     wait_for(
-        lambda: sum(p.state == "delivered" for p in server.store.read_sync(memory.submits_of, message_id)) == 2,
+        lambda: (
+            sum(
+                p.state == "delivered"
+                for p in server.store.read_sync(memory.submits_of, message_id)
+            )
+            == 2
+        ),
         what="two parts delivered",
     )
     assert status_of(server, session, message_id) == 1
@@ -194,7 +200,9 @@ def test_receipts_before_the_submit_answer_twice_and_in_other_id_forms(
             second = send(server, session, "receipt twice, text only")
             wait_status(server, session, second, 6)
             for message_id in (first, second):
-                history = [h["statusCode"] for h in message(server, session, message_id)["statusHistory"]]
+                history = [
+                    h["statusCode"] for h in message(server, session, message_id)["statusHistory"]
+                ]
                 assert history == [2, 1, 6]
                 assert event_kinds(server, message_id).count("message.progress") == 2
         finally:
@@ -218,12 +226,12 @@ def test_a_late_receipt_after_a_restart_finds_its_text(
         server.stop()
 
 
-def test_a_handset_reply_arrives_with_its_receive_event(
-    server: Landline, smsc: SmscThread
-) -> None:
+def test_a_handset_reply_arrives_with_its_receive_event(server: Landline, smsc: SmscThread) -> None:
     _, session = server.add_line(LINE)
     wait_for(lambda: smsc.call(lambda: len(smsc.smsc.esmes)) == 1, what="a bind")
-    statuses = smsc.run(lambda: smsc.smsc.send_text(HANDSET.lstrip("+"), "12065550123", "On my way"))
+    statuses = smsc.run(
+        lambda: smsc.smsc.send_text(HANDSET.lstrip("+"), "12065550123", "On my way")
+    )
     assert statuses == [Status.ROK]
     assert wait_for(lambda: inbound_bodies(server, session)) == ["On my way"]
     rows = server.store.read_sync(
@@ -241,13 +249,19 @@ def test_split_inbound_texts_come_back_whole_in_any_order(
     order = [3, 1, 4, 2] if split != "payload" else None
     smsc.run(
         lambda: smsc.smsc.send_text(
-            HANDSET.lstrip("+"), "12065550123", text, split=split, order=order  # type: ignore[arg-type]
+            HANDSET.lstrip("+"),
+            "12065550123",
+            text,
+            split=split,
+            order=order,  # type: ignore[arg-type]
         )
     )
     assert wait_for(lambda: inbound_bodies(server, session)) == [text]
 
 
-@pytest.mark.parametrize("coding", [segments.Coding.GSM7, segments.Coding.LATIN1, segments.Coding.UCS2])
+@pytest.mark.parametrize(
+    "coding", [segments.Coding.GSM7, segments.Coding.LATIN1, segments.Coding.UCS2]
+)
 def test_inbound_texts_in_each_data_coding(
     server: Landline, smsc: SmscThread, coding: segments.Coding
 ) -> None:

@@ -208,9 +208,7 @@ class StoredPart:
 
 def add_part(connection: Connection, connector: str, part: StoredPart) -> None:
     connection.execute(
-        insert_or_ignore(connection, smpp_parts).values(
-            connector=connector, **part.__dict__
-        )
+        insert_or_ignore(connection, smpp_parts).values(connector=connector, **part.__dict__)
     )
 
 

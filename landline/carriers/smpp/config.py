@@ -38,10 +38,10 @@ PARAMETERS = {
     "timeout": "seconds to wait for a response (default 10)",
     "enquire": "seconds of silence before enquire_link (default 30)",
     "reconnect": "seconds before the first reconnect; doubles to 60 (default 1)",
-    "throttle_pause": "seconds a bind pauses after ESME_RTHROTTLED or ESME_RMSGQFUL "
-    "(default 1)",
+    "throttle_pause": "seconds a bind pauses after ESME_RTHROTTLED or ESME_RMSGQFUL (default 1)",
     "reassembly": "seconds to wait for the missing parts of an inbound text (default 300)",
     "tls_verify": "smpps only: 0 to accept any certificate (testing only; default 1)",
+    "tls_ca": "smpps only: a PEM file of the authorities to trust (default: the system's)",
 }
 
 
@@ -58,6 +58,7 @@ class SmppConfig:
     password: str
     tls: bool = False
     tls_verify: bool = True
+    tls_ca: str = ""
     modes: tuple[BindMode, ...] = (BindMode.TRANSCEIVER,)
     binds: int = 1
     window: int = 10
@@ -80,7 +81,7 @@ class SmppConfig:
     def ssl_context(self) -> ssl.SSLContext | None:
         if not self.tls:
             return None
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self.tls_ca or None)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         if not self.tls_verify:
             context.check_hostname = False
@@ -119,6 +120,7 @@ def parse(name: str, url: str) -> SmppConfig:
             password=password,
             tls=parts.scheme == "smpps",
             tls_verify=_flag(query.get("tls_verify", "1")),
+            tls_ca=query.get("tls_ca", ""),
             modes=_modes(query.get("bind", "trx")),
             binds=_int(query, "binds", 1, 1, MAX_BINDS),
             window=_int(query, "window", 10, 1, MAX_WINDOW),
@@ -151,7 +153,8 @@ def from_environ(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def _modes(value: str) -> tuple[BindMode, ...]:
-    value = value.strip().lower()
+    # A "+" left unescaped in a query string reads as a space.
+    value = value.strip().lower().replace(" ", "+")
     if value in ("trx", "transceiver"):
         return (BindMode.TRANSCEIVER,)
     if value in ("tx+rx", "tx,rx", "pair"):

@@ -47,9 +47,8 @@ from landline.store.access import Store
 
 log = logging.getLogger(__name__)
 
-# Within one hand-over: how long to wait for a bind, and how often a part may be
-# throttled or lose its link before the text goes back to the dispatcher.
-BIND_WAIT_S = 10.0
+# Within one hand-over: how often a part may be throttled or lose its link before the
+# text goes back to the dispatcher (which waits for a bind as long as for a response).
 MAX_THROTTLED = 20
 MAX_DROPPED = 5
 # A text whose submit_sm went unanswered this many hand-overs in a row is refused.
@@ -61,6 +60,7 @@ TRANSIENT = {Status.RTHROTTLED, Status.RMSGQFUL}
 RETRY_LATER = {Status.RSYSERR, Status.RX_T_APPN, 0x61}  # 0x61: ESME_RINVSCHED
 REGISTERED_DELIVERY = 1  # a receipt for every final outcome
 EXPIRY_CHECK_S = 1.0
+BIND_POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -182,15 +182,17 @@ class SmppConnector:
                 return _Answer(SubmitOutcome.RETRY, reason="no SMPP bind is up")
             await link.pace()
             session = link.session
-            if session is None or not session.is_open:
-                continue
             try:
+                if session is None:
+                    raise SessionClosed("not bound")
                 self.submitted += 1
                 response = await session.request(pdu)
             except SessionClosed:
                 dropped += 1
                 if dropped >= MAX_DROPPED:
                     return _Answer(SubmitOutcome.RETRY, reason="the SMPP link keeps dropping")
+                # The link reconnects after this long; until then it has nothing to offer.
+                await asyncio.sleep(min(self.config.reconnect, 1.0))
                 continue
             except ResponseTimeout:
                 link.drop()
@@ -216,24 +218,20 @@ class SmppConnector:
             return _Answer(SubmitOutcome.REJECTED, status=status, reason=reason)
 
     async def _transmitter(self) -> Link | None:
-        """The next bound transmitting link, in turn; waits for one to bind."""
+        """The next usable transmitting link, in turn; waits a while for one to bind."""
         if not self._transmitters:
             return None
-        for _ in range(len(self._transmitters)):
-            link = self._transmitters[next(self._turn)]
-            if link.bound.is_set():
-                return link
-        waits = [asyncio.ensure_future(link.bound.wait()) for link in self._transmitters]
-        try:
-            done, _ = await asyncio.wait(
-                waits, timeout=BIND_WAIT_S, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            for wait in waits:
-                wait.cancel()
-        if not done:
-            return None
-        return next((link for link in self._transmitters if link.bound.is_set()), None)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.timeout
+        while True:
+            for _ in range(len(self._transmitters)):
+                link = self._transmitters[next(self._turn)]
+                if link.usable:
+                    return link
+            if loop.time() >= deadline:
+                return None
+            # Only while every bind is down; a bind takes longer than this anyway.
+            await asyncio.sleep(BIND_POLL_S)
 
     async def _expire_parts(self) -> None:
         while True:

@@ -39,6 +39,11 @@ class Link:
         self._paused_until = 0.0
 
     @property
+    def usable(self) -> bool:
+        """Bound, and the session not yet known to be lost."""
+        return self.bound.is_set() and self.session is not None and self.session.is_open
+
+    @property
     def transmits(self) -> bool:
         return self.mode.transmits
 
@@ -94,8 +99,8 @@ class Link:
                 await self._serve(session)
             finally:
                 self.bound.clear()
-                if session.is_open:
-                    await session.close()
+                # Also after an abort: closing ends the session's own tasks.
+                await session.close()
             log.warning("SMPP %s: link lost (%s); reconnecting", self.label, session.close_reason)
             await asyncio.sleep(delay)
 
