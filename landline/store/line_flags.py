@@ -28,7 +28,7 @@ def flag(
     if not changed:
         return False
     revocations.announce(connection)
-    _remember(connection, flag_id, device_id, FLAG, reason, actor, now)
+    remember(connection, flag_id, device_id, FLAG, reason, actor, now)
     return True
 
 
@@ -44,7 +44,7 @@ def clear(
     if not changed:
         return False
     revocations.announce(connection)
-    _remember(connection, flag_id, device_id, CLEAR, reason, actor, now)
+    remember(connection, flag_id, device_id, CLEAR, reason, actor, now)
     return True
 
 
@@ -60,7 +60,7 @@ def history(connection: Connection, device_id: int, limit: int = HISTORY_LIMIT) 
     )
 
 
-def _remember(
+def remember(
     connection: Connection,
     flag_id: int,
     device_id: int,
