@@ -279,3 +279,55 @@ def test_stop_by_smpp_opts_out_and_is_answered(server: Landline, smsc: SmscThrea
     assert b"unsubscribed" in confirmation.short_message.lower() or confirmation.short_message
     answer = server.call("/message/send", session=session, contacts=HANDSET, body="Still there?")
     assert answer["response"]["tokens"][0]["code"] == -1234
+
+
+def _parts(text: str, reference: int = 0x51) -> list[Any]:
+    from landline.carriers.smpp.smsc import handset_parts
+
+    return handset_parts(HANDSET.lstrip("+"), "12065550123", text, reference=reference)
+
+
+def test_a_part_whose_siblings_never_come_is_stored_after_the_timeout(
+    db_url: str, tmp_path: Path, smsc: SmscThread
+) -> None:
+    from landline.core.clock import ManualClock
+
+    clock = ManualClock()
+    server = start_smpp_landline(db_url, tmp_path, smsc, {"reassembly": 60}, clock=clock)
+    try:
+        _, session = server.add_line(LINE)
+        text = "Part of this text is lost on the way, " * 5  # two GSM parts
+        first, second = _parts(text)
+        assert smsc.run(lambda: smsc.smsc.deliver(first)) == Status.ROK
+        connector = server.runtime.connectors["smpp:main"]
+        assert server.run(connector.inbound.expire) == 0  # type: ignore[attr-defined]
+        assert inbound_bodies(server, session) == []
+        clock.advance(seconds=61)
+        assert server.run(connector.inbound.expire) == 1  # type: ignore[attr-defined]
+        [stored] = inbound_bodies(server, session)
+        assert text.startswith(stored) and len(stored) == 153
+        del second
+    finally:
+        server.stop()
+
+
+def test_parts_received_before_a_restart_complete_their_text_after_it(
+    db_url: str, tmp_path: Path, smsc: SmscThread
+) -> None:
+    server = start_smpp_landline(db_url, tmp_path, smsc)
+    text = "This long text spans a restart of the server that receives it. " * 5
+    first, second, third = _parts(text)
+    try:
+        _, session = server.add_line(LINE)
+        for part in (third, first):
+            assert smsc.run(lambda p=part: smsc.smsc.deliver(p)) == Status.ROK  # type: ignore[misc]
+    finally:
+        server.stop()
+    server = start_smpp_landline(db_url, tmp_path, smsc)
+    try:
+        assert smsc.run(lambda: smsc.smsc.deliver(second)) == Status.ROK
+        assert wait_for(lambda: inbound_bodies(server, session)) == [text]
+        left = server.store.read_sync(memory.waiting_parts, "smpp:main")
+        assert left == []
+    finally:
+        server.stop()
