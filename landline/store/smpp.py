@@ -115,24 +115,27 @@ def apply_receipts(
             known.setdefault(row.smsc_id, []).append(row)
     touched: set[int] = set()
     unknown: dict[str, ReceiptReport] = {}
+    # One statement per outcome and stat, however many receipts came.
+    groups: dict[tuple[str, str], list[str]] = {}
     for report in reports:
         rows = known.get(report.smsc_id)
         if not rows:
             unknown[report.smsc_id] = report
             continue
         state = DELIVERED if report.delivered else FAILED
-        for row in rows:
-            # A part's first final receipt stands; a repeated or contrary one changes nothing.
-            connection.execute(
-                update(smpp_submits)
-                .where(
-                    smpp_submits.c.message_id == row.message_id,
-                    smpp_submits.c.part == row.part,
-                    smpp_submits.c.state == ACCEPTED,
-                )
-                .values(state=state, stat=report.stat[:16], updated_at=now)
+        groups.setdefault((state, report.stat[:16]), []).append(report.smsc_id)
+        touched.update(row.message_id for row in rows)
+    for (state, stat), smsc_ids in groups.items():
+        # A part's first final receipt stands; a repeated or contrary one changes nothing.
+        connection.execute(
+            update(smpp_submits)
+            .where(
+                smpp_submits.c.connector == connector,
+                smpp_submits.c.smsc_id.in_(smsc_ids),
+                smpp_submits.c.state == ACCEPTED,
             )
-            touched.add(row.message_id)
+            .values(state=state, stat=stat, updated_at=now)
+        )
     if unknown:
         connection.execute(
             insert_or_ignore(connection, smpp_early_receipts),
