@@ -92,8 +92,9 @@ def test_a_text_reaches_the_smsc_and_its_receipt_delivers_it(
     assert submit.data_coding == segments.Coding.GSM7
     assert submit.registered_delivery == 1
     assert submit.short_message == b"Hello from Landline"
-    history = [h["statusCode"] for h in message(server, session, message_id)["statusHistory"]]
-    assert history == [2, 1, 6]
+    got = message(server, session, message_id)
+    assert [h["statusCode"] for h in got["statusHistory"]] == [2, 1, 6]
+    assert (got["smsEncoding"], got["smsParts"]) == ("GSM-7", 1)
     assert event_kinds(server, message_id).count("message.progress") == 2
     [part] = server.store.read_sync(memory.submits_of, message_id)
     assert part.state == "delivered" and part.smsc_id
@@ -118,6 +119,8 @@ def test_long_and_non_latin_texts_go_in_parts_and_deliver_when_every_part_does(
     texts = [segments.read_part(p.short_message, p.data_coding, p.esm_class) for p in parts]
     assert "".join(t.text for t in texts) == body
     assert [t.concat.seq for t in texts if t.concat] == [1, 2, 3]
+    got = message(server, session, message_id)
+    assert (got["smsEncoding"], got["smsParts"]) == ("UCS-2", 3)
     wait_status(server, session, message_id, 1)
     # Receipts for two parts of three: still in progress.
     held = smsc.call(lambda: list(smsc.smsc._held))
