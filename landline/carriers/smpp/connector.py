@@ -61,6 +61,7 @@ RETRY_LATER = {Status.RSYSERR, Status.RX_T_APPN, 0x61}  # 0x61: ESME_RINVSCHED
 REGISTERED_DELIVERY = 1  # a receipt for every final outcome
 EXPIRY_CHECK_S = 1.0
 BIND_POLL_S = 0.05
+EARLY_RECEIPT_SWEEP_EVERY = 600  # housekeeping rounds: every ten minutes
 
 
 @dataclass(frozen=True)
@@ -234,14 +235,21 @@ class SmppConnector:
             await asyncio.sleep(BIND_POLL_S)
 
     async def _expire_parts(self) -> None:
+        """Store inbound texts whose parts stopped coming; now and then, forget receipts
+        that no submit ever claimed."""
+        checks = itertools.count()
         while True:
             await asyncio.sleep(EXPIRY_CHECK_S)
-            deadline = self.inbound.next_deadline()
-            if deadline is not None and deadline <= self._clock.now_ms():
-                try:
+            now = self._clock.now_ms()
+            try:
+                deadline = self.inbound.next_deadline()
+                if deadline is not None and deadline <= now:
                     await self.inbound.expire()
-                except Exception:
-                    log.exception("SMPP %s: storing incomplete texts failed", self.name)
+                if next(checks) % EARLY_RECEIPT_SWEEP_EVERY == 0:
+                    before = now - memory.EARLY_RECEIPT_TTL_MS
+                    await self._store.write(partial(memory.forget_early_receipts, before=before))
+            except Exception:
+                log.exception("SMPP %s: housekeeping failed; trying again", self.name)
 
     def bound_links(self) -> int:
         return sum(link.bound.is_set() for link in self.links)
