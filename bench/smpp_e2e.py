@@ -114,6 +114,7 @@ class SmscProcess:
 @dataclass
 class Phase:
     database: str
+    carrier: str
     contacts: int
     result: Result
     submits_per_s: float = 0.0
@@ -139,22 +140,27 @@ def query(url: str | None, data_dir: Path, sql: str) -> list[tuple[int, ...]]:
         return list(conn.execute(sql).fetchall())  # type: ignore[arg-type]
 
 
-def bench_database(kind: str, args: argparse.Namespace) -> list[Phase]:
+def bench_database(kind: str, carrier: str, args: argparse.Namespace) -> list[Phase]:
+    """`carrier` "smpp": through the connector to the simulator process; "simulator": the
+    built-in simulated network (no SMPP), the baseline of the same run."""
     phases: list[Phase] = []
-    smsc = SmscProcess(args.receipt_delay)
+    smsc = SmscProcess(args.receipt_delay) if carrier == "smpp" else None
     with tempfile.TemporaryDirectory(prefix="landline-smpp-") as tmp, database(kind) as url:
         data_dir = Path(tmp)
-        server = Server(data_dir, url, 0)
+        server = Server(data_dir, url, int(args.receipt_delay * 1000))
         server.env.update(
             {
-                "LANDLINE_ROUTES": "+1=smpp:main",
-                "LANDLINE_SMPP_MAIN": f"smpp://{ACCOUNT[0]}:{ACCOUNT[1]}@127.0.0.1:{smsc.port}"
-                f"?window={args.window}&binds={args.binds}",
                 "LANDLINE_SPAM_PER_MINUTE": "0",
                 "LANDLINE_SPAM_PER_DAY": "0",
                 "LANDLINE_SPAM_SAME_BODY_CONTACTS": "0",
             }
         )
+        if smsc is not None:
+            server.env["LANDLINE_ROUTES"] = "+1=smpp:main"
+            server.env["LANDLINE_SMPP_MAIN"] = (
+                f"smpp://{ACCOUNT[0]}:{ACCOUNT[1]}@127.0.0.1:{smsc.port}"
+                f"?window={args.window}&binds={args.binds}"
+            )
         session = server.add_line()
         server.start()
         try:
@@ -162,7 +168,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> list[Phase]:
             for contacts in args.contacts:
                 forms = build_forms("/message/send", session, contacts, 4000)
                 result = Result(kind, f"send-{contacts}", contacts, args.duration)
-                print(f"[{kind}] send-{contacts} ...", flush=True)
+                print(f"[{kind}, {carrier}] send-{contacts} ...", flush=True)
                 started = time.time()
                 if args.client == "wrk":
                     drive_wrk(
@@ -184,12 +190,20 @@ def bench_database(kind: str, args: argparse.Namespace) -> list[Phase]:
                         result=result,
                     )
                 ended = time.time()
-                phase = Phase(kind, contacts, result)
+                phase = Phase(kind, carrier, contacts, result)
                 time.sleep(0.2)  # one more sample from the simulator
                 seconds = ended - started
-                phase.submits_per_s = (
-                    smsc.submitted_at(ended) - smsc.submitted_at(started)
-                ) / seconds
+                start_ms, end_ms = int(started * 1000), int(ended * 1000)
+                if smsc is not None:
+                    submitted = smsc.submitted_at(ended) - smsc.submitted_at(started)
+                else:
+                    [(submitted,)] = query(
+                        url,
+                        data_dir,
+                        "SELECT count(*) FROM messages WHERE direction = 'ZO' "
+                        f"AND sent_at BETWEEN {start_ms} AND {end_ms}",
+                    )
+                phase.submits_per_s = submitted / seconds
                 phase.backlog = outbox_size(url, data_dir)
                 drain_start = time.monotonic()
                 while time.monotonic() - drain_start < args.drain:
@@ -197,7 +211,6 @@ def bench_database(kind: str, args: argparse.Namespace) -> list[Phase]:
                         phase.drained_s = time.monotonic() - drain_start
                         break
                     time.sleep(0.1)
-                start_ms, end_ms = int(started * 1000), int(ended * 1000)
                 [(delivered,)] = query(
                     url,
                     data_dir,
@@ -205,14 +218,19 @@ def bench_database(kind: str, args: argparse.Namespace) -> list[Phase]:
                     f"AND ended_at BETWEEN {start_ms} AND {end_ms}",
                 )
                 phase.receipts_per_s = delivered / seconds
+                handed_at = (
+                    "SELECT s.submitted_at - m.created_at FROM smpp_submits s "
+                    "JOIN messages m ON m.id = s.message_id "
+                    if smsc is not None
+                    else "SELECT m.sent_at - m.created_at FROM messages m "
+                )
                 waits = sorted(
                     row[0]
                     for row in query(
                         url,
                         data_dir,
-                        "SELECT s.submitted_at - m.created_at FROM smpp_submits s "
-                        "JOIN messages m ON m.id = s.message_id "
-                        f"WHERE m.created_at BETWEEN {start_ms} AND {end_ms}",
+                        handed_at + f"WHERE m.direction = 'ZO' AND m.sent_at IS NOT NULL "
+                        f"AND m.created_at BETWEEN {start_ms} AND {end_ms}",
                     )
                 )
                 if waits:
@@ -221,7 +239,8 @@ def bench_database(kind: str, args: argparse.Namespace) -> list[Phase]:
                 phases.append(phase)
         finally:
             server.stop()
-            smsc.stop()
+            if smsc is not None:
+                smsc.stop()
     return phases
 
 
@@ -244,19 +263,26 @@ def ceiling(count: int, window: int) -> tuple[float, float]:
 
 def table(phases: list[Phase]) -> str:
     lines = [
-        "| database | contacts/request | accepted msgs/s | submit_sm/s during load | "
-        "submit/accepted | receipts/s | backlog at end | drained in | "
-        "p50 ms accept→submit | p99 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| database | carrier | contacts/request | accepted msgs/s | handed over/s during load | "
+        "handed/accepted | receipts/s | backlog at end | drained in | "
+        "p50 ms accept→handed | p99 ms | SMPP/simulator accepted |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    baseline = {
+        (p.database, p.contacts): p.result.accepted_messages / p.result.seconds
+        for p in phases
+        if p.carrier == "simulator"
+    }
     for p in phases:
         accepted = p.result.accepted_messages / p.result.seconds
+        base = baseline.get((p.database, p.contacts))
+        versus = f"{accepted / base:.2f}" if base and p.carrier == "smpp" else "—"
         ratio = p.submits_per_s / accepted if accepted else float("nan")
         drained = f"{p.drained_s:.1f} s" if p.drained_s is not None else "not drained"
         lines.append(
-            f"| {p.database} | {p.contacts} | {accepted:,.0f} | {p.submits_per_s:,.0f} | "
-            f"{ratio:.2f} | {p.receipts_per_s:,.0f} | {p.backlog:,} | {drained} | "
-            f"{p.p50_ms:,.0f} | {p.p99_ms:,.0f} |"
+            f"| {p.database} | {p.carrier} | {p.contacts} | {accepted:,.0f} | "
+            f"{p.submits_per_s:,.0f} | {ratio:.2f} | {p.receipts_per_s:,.0f} | {p.backlog:,} | "
+            f"{drained} | {p.p50_ms:,.0f} | {p.p99_ms:,.0f} | {versus} |"
         )
     return "\n".join(lines)
 
@@ -276,12 +302,24 @@ def main() -> None:
     parser.add_argument("--drain", type=float, default=120.0, help="seconds to wait at most")
     parser.add_argument("--ceiling-count", type=int, default=20_000)
     parser.add_argument("--client", choices=["wrk", "asyncio"], default=None)
+    parser.add_argument(
+        "--no-baseline",
+        dest="baseline",
+        action="store_false",
+        help="skip the same phases with the built-in simulated network",
+    )
     parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
     args = parser.parse_args()
     if args.client is None:
         args.client = "wrk" if shutil.which(args.wrk) else "asyncio"
     bare, with_receipts = ceiling(args.ceiling_count, 64)
-    phases = [phase for kind in args.db for phase in bench_database(kind, args)]
+    carriers = ["simulator", "smpp"] if args.baseline else ["smpp"]
+    phases = [
+        phase
+        for kind in args.db
+        for carrier in carriers
+        for phase in bench_database(kind, carrier, args)
+    ]
     print()
     print(machine_note())
     print(
