@@ -222,21 +222,46 @@ def waiting_parts(connection: Connection, connector: str) -> list[StoredPart]:
         .order_by(smpp_parts.c.received_at, smpp_parts.c.id)
         .limit(MAX_PARTS_LOADED)
     )
-    return [
-        StoredPart(
-            id=row.id,
-            source=row.source,
-            destination=row.destination,
-            reference=row.reference,
-            total=row.total,
-            seq=row.seq,
-            wide=bool(row.wide),
-            data_coding=row.data_coding,
-            payload=bytes(row.payload),
-            received_at=row.received_at,
+    return [_stored_part(row) for row in rows]
+
+
+def parts_of(
+    connection: Connection, connector: str, keys: Iterable[tuple[str, str, int, int]]
+) -> list[StoredPart]:
+    """Every stored part of these texts (source, destination, reference, total), from
+    any process, oldest first."""
+    wanted = list(keys)
+    if not wanted:
+        return []
+    rows = connection.execute(
+        select(smpp_parts)
+        .where(
+            smpp_parts.c.connector == connector,
+            tuple_(
+                smpp_parts.c.source,
+                smpp_parts.c.destination,
+                smpp_parts.c.reference,
+                smpp_parts.c.total,
+            ).in_(wanted),
         )
-        for row in rows
-    ]
+        .order_by(smpp_parts.c.received_at, smpp_parts.c.id)
+    )
+    return [_stored_part(row) for row in rows]
+
+
+def _stored_part(row: Any) -> StoredPart:
+    return StoredPart(
+        id=row.id,
+        source=row.source,
+        destination=row.destination,
+        reference=row.reference,
+        total=row.total,
+        seq=row.seq,
+        wide=bool(row.wide),
+        data_coding=row.data_coding,
+        payload=bytes(row.payload),
+        received_at=row.received_at,
+    )
 
 
 def drop_parts(

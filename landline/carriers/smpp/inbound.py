@@ -164,8 +164,13 @@ class InboundHandler:
                 memory.add_part(connection, self._name, part)
 
         await self._store.write(keep)
+        # Every part stored so far, whichever process took it (with several workers, a
+        # text's parts may come on binds of different processes); a part fed twice
+        # changes nothing.
+        keys = {_key(part) for part in parts}
+        stored = await self._store.read(memory.parts_of, self._name, keys)
         async with self._assembling:
-            ready = [text for part in parts for text in self._feed(part)]
+            ready = [text for part in stored for text in self._feed(part)]
             await self._store_assembled(ready)
 
     def _feed(self, stored: memory.StoredPart) -> list[Assembled]:
@@ -180,17 +185,27 @@ class InboundHandler:
         if not ready:
             return
         assert self._sink is not None
+        keys = [(t.source, t.destination, t.reference, t.total) for t in ready]
+        # A text whose parts are gone was stored already (by another process).
+        first_at: dict[tuple[str, str, int, int], int] = {}
+        for part in await self._store.read(memory.parts_of, self._name, keys):
+            first_at.setdefault(_key(part), part.received_at)
+        ready = [t for t in ready if (t.source, t.destination, t.reference, t.total) in first_at]
         texts = [
             InboundText(
                 text.source,
                 text.destination,
                 text.text,
-                # The same text, taken again after a crash, has the same reference.
-                f"smpp-parts-{text.source}-{text.reference}-{text.total}-{text.first_at}",
+                # The same text, taken again after a crash or by another process, has
+                # the same reference, so it is stored once.
+                f"smpp-parts-{text.source}-{text.reference}-{text.total}-"
+                f"{first_at[text.source, text.destination, text.reference, text.total]}",
                 text.last_at,
             )
             for text in ready
         ]
+        if not texts:
+            return
         for text in ready:
             if not text.complete:
                 log.info(
@@ -201,8 +216,12 @@ class InboundHandler:
                     text.total,
                 )
         await self._sink.inbound(self._name, texts)
-        keys = [(t.source, t.destination, t.reference, t.total) for t in ready]
-        await self._store.write(lambda c: memory.drop_parts(c, self._name, keys))
+        done = [(t.source, t.destination, t.reference, t.total) for t in ready]
+        await self._store.write(lambda c: memory.drop_parts(c, self._name, done))
+
+
+def _key(part: memory.StoredPart) -> tuple[str, str, int, int]:
+    return (part.source, part.destination, part.reference, part.total)
 
 
 def _ascii(data: bytes) -> str:
