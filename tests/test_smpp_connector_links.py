@@ -217,3 +217,29 @@ def test_the_window_and_the_rate_limit_hold_the_sender_back(tmp_path: Path) -> N
             assert times[-1] - times[0] >= 0.9 * 9 / 20
         finally:
             server.stop()
+
+
+def test_an_smsc_slower_than_the_lease_still_gets_each_text_once(tmp_path: Path) -> None:
+    # Two worker processes' worth of Landline on one PostgreSQL store, a lease of one
+    # second, and an SMSC that answers each submit_sm after two and a half: the lease is
+    # renewed while the answer is on its way, so the other never takes the text over.
+    from conftest import postgres_schema
+
+    with postgres_schema() as (_, url), smsc_running() as smsc:
+        smsc.call(lambda: setattr(smsc.smsc, "default", Behaviour.accept(resp_delay=2.5)))
+        params = {"timeout": 5}
+        first = start_smpp_landline(url, tmp_path / "a", smsc, params, lease_seconds=1)
+        second = start_smpp_landline(url, tmp_path / "b", smsc, params, lease_seconds=1)
+        try:
+            _, session = first.add_line(LINE)
+            ids = burst(first, session, 2, per_request=5)
+            wait_for(lambda: all_final(second, ids), timeout=60, what="every text to end")
+            assert set(final_events(first, ids).values()) == {1}
+            per_text = Counter(
+                (destination, body) for _, destination, body in submits_per_connection(smsc)
+            )
+            assert len(per_text) == len(ids)
+            assert max(per_text.values()) == 1
+        finally:
+            first.stop()
+            second.stop()
