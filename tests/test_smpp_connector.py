@@ -4,6 +4,10 @@ texts come back as inbound messages. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -156,7 +160,7 @@ def test_a_failed_part_fails_the_text(server: Landline, smsc: SmscThread) -> Non
 
 
 def test_a_permanent_error_ends_the_text_with_5_and_keeps_the_smpp_status(
-    server: Landline, smsc: SmscThread
+    server: Landline, smsc: SmscThread, db_url: str, tmp_path: Path
 ) -> None:
     _, session = server.add_line(LINE)
     smsc.call(lambda: smsc.smsc.script(Behaviour.reject(Status.RINVDSTADR)))
@@ -165,6 +169,29 @@ def test_a_permanent_error_ends_the_text_with_5_and_keeps_the_smpp_status(
     [part] = server.store.read_sync(memory.submits_of, message_id)
     assert part.state == "rejected" and part.smpp_status == Status.RINVDSTADR
     assert len(submits_to(smsc)) == 1  # not tried again
+    # The operator sees why.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LANDLINE_")}
+    env["LANDLINE_DATABASE_URL"] = db_url
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "landline",
+            "admin",
+            "smpp",
+            "message",
+            str(message_id),
+            "--data-dir",
+            str(tmp_path / "cli"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    [record] = json.loads(shown.stdout)["parts"]
+    assert (record["state"], record["smppStatus"]) == ("rejected", "0x0000000b")
 
 
 def test_throttling_slows_down_and_the_text_still_goes_once(

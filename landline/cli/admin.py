@@ -9,6 +9,7 @@ import typer
 from landline.cli import inputs
 from landline.cli.errors import CliError
 from landline.cli.inputs import PASSWORD_HELP, DataDir
+from landline.cli.smpp import smpp_app
 from landline.cli.webhooks import webhooks_app
 from landline.core.lines import LineState
 from landline.core.times import DEFAULT_TIMEZONE
@@ -21,6 +22,7 @@ session_app = typer.Typer(help="Session keys.", no_args_is_help=True)
 admin.add_typer(line_app, name="line")
 admin.add_typer(session_app, name="session")
 admin.add_typer(webhooks_app, name="webhooks")
+admin.add_typer(smpp_app, name="smpp")
 
 
 @line_app.command("add")
