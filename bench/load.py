@@ -30,11 +30,13 @@ import asyncio
 import contextlib
 import functools
 import json
+import math
 import os
 import platform
 import random
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -76,6 +78,8 @@ class Result:
     p99_ms: float = float("nan")
     backlog_after: int | None = None
     drained_in: float | None = None
+    # CPU seconds the server's processes used during the phase.
+    server_cpu_s: float = float("nan")
 
     @property
     def rps(self) -> float:
@@ -164,7 +168,7 @@ class _Run:
         result.latencies_ns.append(latency_ns)
         if status == b"200" and b'"success":true' in body:
             result.ok += 1
-            if result.phase != "noop":
+            if result.phase.startswith("send"):
                 # A recipient who opted out gets a token with a code; none do here.
                 result.accepted_messages += body.count(b'"message":"') - body.count(b'"code":')
         else:
@@ -174,7 +178,7 @@ class _Run:
 
 
 async def _drive(
-    port: int, requests: list[bytes], concurrency: int, seconds: float, result: Result | None
+    ports: list[int], requests: list[bytes], concurrency: int, seconds: float, result: Result | None
 ) -> None:
     loop = asyncio.get_running_loop()
     run = _Run(result)
@@ -182,7 +186,7 @@ async def _drive(
     clients = []
     for i in range(concurrency):
         _, client = await loop.create_connection(
-            functools.partial(_Client, requests, i * step, run), "127.0.0.1", port
+            functools.partial(_Client, requests, i * step, run), "127.0.0.1", ports[i % len(ports)]
         )
         clients.append(client)
     started = time.perf_counter()
@@ -195,7 +199,7 @@ async def _drive(
 
 
 def drive(
-    port: int,
+    ports: list[int],
     requests: list[bytes],
     *,
     concurrency: int,
@@ -205,8 +209,8 @@ def drive(
 ) -> Result:
     async def both() -> None:
         if warmup > 0:
-            await _drive(port, requests, concurrency, warmup, None)
-        await _drive(port, requests, concurrency, seconds, result)
+            await _drive(ports, requests, concurrency, warmup, None)
+        await _drive(ports, requests, concurrency, seconds, result)
 
     _run_loop(both())
     result.take_percentiles()
@@ -286,7 +290,7 @@ end
 
 def drive_wrk(
     wrk: str,
-    port: int,
+    ports: list[int],
     requests: list[tuple[str, str]],
     *,
     concurrency: int,
@@ -294,38 +298,57 @@ def drive_wrk(
     warmup: float,
     result: Result,
 ) -> Result:
+    """Load every port at once (one wrk each, the connections shared out), and add up."""
     with tempfile.TemporaryDirectory(prefix="landline-wrk-") as tmp:
         script, data = Path(tmp) / "send.lua", Path(tmp) / "requests.txt"
         script.write_text(WRK_SCRIPT)
         data.write_text("".join(f"{path}\t{body}\n" for path, body in requests))
-        kind = "noop" if result.phase == "noop" else "send"
+        kind = "send" if result.phase.startswith("send") else "noop"
+        each = max(1, concurrency // len(ports))
 
-        def run(duration: float) -> dict[str, Any]:
-            out = subprocess.run(
-                [
-                    wrk, "-t1", f"-c{concurrency}", f"-d{max(1, round(duration))}s",
-                    "--timeout", "30s", "-s", str(script), f"http://127.0.0.1:{port}",
-                    "--", str(data), kind,
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            for line in out.stdout.splitlines():
-                if line.startswith("BENCH "):
-                    return dict(json.loads(line[6:]))
-            raise RuntimeError("wrk printed no figures:\n" + out.stdout + out.stderr)
+        def run(duration: float) -> list[dict[str, Any]]:
+            runs = [
+                subprocess.Popen(
+                    [
+                        wrk,
+                        "-t1",
+                        f"-c{each}",
+                        f"-d{max(1, round(duration))}s",
+                        "--timeout",
+                        "30s",
+                        "-s",
+                        str(script),
+                        f"http://127.0.0.1:{port}",
+                        "--",
+                        str(data),
+                        kind,
+                    ],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for port in ports
+            ]
+            figures = []
+            for process in runs:
+                out, err = process.communicate(timeout=duration + 120)
+                found = [line for line in out.splitlines() if line.startswith("BENCH ")]
+                if process.returncode != 0 or not found:
+                    raise RuntimeError("wrk printed no figures:\n" + out + err)
+                figures.append(dict(json.loads(found[0][6:])))
+            return figures
 
         if warmup > 0:
             run(warmup)
         figures = run(seconds)
-    result.seconds = figures["duration_us"] / 1e6
-    result.requests = figures["requests"]
-    result.ok = figures["ok"]
-    result.errors = figures["errors"] + figures["socket_errors"]
-    result.accepted_messages = figures["accepted"]
-    result.p50_ms = figures["p50_us"] / 1000
-    result.p99_ms = figures["p99_us"] / 1000
+    result.seconds = max(f["duration_us"] for f in figures) / 1e6
+    result.requests = sum(f["requests"] for f in figures)
+    result.ok = sum(f["ok"] for f in figures)
+    result.errors = sum(f["errors"] + f["socket_errors"] for f in figures)
+    result.accepted_messages = sum(f["accepted"] for f in figures)
+    # Across several servers the slowest one's percentiles stand for the run.
+    result.p50_ms = max(f["p50_us"] for f in figures) / 1000
+    result.p99_ms = max(f["p99_us"] for f in figures) / 1000
     return result
 
 
@@ -395,8 +418,18 @@ def database(kind: str) -> Iterator[str | None]:
 
 
 class Server:
-    def __init__(self, data_dir: Path, database_url: str | None, receipt_delay_ms: int) -> None:
-        self.port = free_port()
+    """`landline serve` as users run it; or, for the scale-out measure, several
+    `landline serve --api-only` processes beside one `landline worker`."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        database_url: str | None,
+        receipt_delay_ms: int,
+        api_processes: int = 1,
+    ) -> None:
+        self.ports = [free_port() for _ in range(api_processes)]
+        self.port = self.ports[0]
         self.data_dir = data_dir
         self.env = dict(os.environ)
         self.env.pop("LANDLINE_DATABASE_URL", None)
@@ -404,7 +437,9 @@ class Server:
             self.env["LANDLINE_DATABASE_URL"] = database_url
         self.env["LANDLINE_SIM_RECEIPT_DELAY_MS"] = str(receipt_delay_ms)
         self.env["LANDLINE_LOG_LEVEL"] = "warning"
-        self.process: subprocess.Popen[bytes] | None = None
+        # The webhook receiver, when there is one, is on this machine.
+        self.env["LANDLINE_WEBHOOK_ALLOW_NETS"] = "127.0.0.0/8"
+        self.processes: list[subprocess.Popen[bytes]] = []
         self.log = data_dir / "server.log"
 
     def add_line(self) -> str:
@@ -417,34 +452,136 @@ class Server:
         return str(json.loads(out.stdout)["session"])
 
     def start(self) -> None:
-        with open(self.log, "wb") as log:
+        if len(self.ports) == 1:
+            commands = [landline_command("serve", "--port", str(self.port))]
+        else:
+            commands = [
+                landline_command("serve", "--api-only", "--port", str(port)) for port in self.ports
+            ]
+            commands.append(landline_command("worker"))
+        with open(self.log, "ab") as log:
+            for command in commands:
+                self.processes.append(
+                    subprocess.Popen(
+                        [*command, "--data-dir", str(self.data_dir)],
+                        env=self.env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+        for port in self.ports:
+            wait_for_port(port, self.processes, self.log)
+
+    def pids(self) -> list[int]:
+        """Every process of the server, children (the workers of `serve`) included."""
+        found = [p.pid for p in self.processes]
+        for pid in list(found):
+            with contextlib.suppress(OSError):
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+                found.extend(int(child) for child in children)
+        return found
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes = []
+
+
+class BareApp:
+    """bench/bare_app.py in a process of its own: the baseline, and the webhook receiver."""
+
+    def __init__(self, log: Path) -> None:
+        self.port = free_port()
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> BareApp:
+        with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                landline_command(
-                    "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)
-                ),
-                env=self.env,
+                [sys.executable, str(ROOT / "bench" / "bare_app.py"), str(self.port)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("server exited:\n" + self.log.read_text())
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), timeout=0.2
-            ):
-                return
-            time.sleep(0.1)
-        raise RuntimeError("server did not start:\n" + self.log.read_text())
+        wait_for_port(self.port, [self.process], self.log)
+        return self
 
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def wait_for_port(port: int, processes: list[subprocess.Popen[bytes]], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if any(process.poll() is not None for process in processes):
+            raise RuntimeError("a server exited:\n" + log.read_text())
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.2),
+        ):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("a server did not start:\n" + log.read_text())
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time these processes have used, user and system."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+@contextlib.contextmanager
+def profiling(folder: str | None, name: str, pid: int) -> Iterator[None]:
+    """Record the API process with py-spy while the block runs, if asked to."""
+    if not folder:
+        yield
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    out = Path(folder) / (re.sub(r"[^\w.-]+", "_", name) + ".txt")
+    spy = subprocess.Popen(
+        ["py-spy", "record", "--pid", str(pid), "--rate", "100", "--format", "raw", "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
+
+
+def subscribe_everything(port: int, session: str, receiver: str) -> None:
+    """A webhook for every event the API has, all to one receiver."""
+    import httpx
+
+    from landline.core.events import WEBHOOK_TYPES
+
+    for webhook_type, names in WEBHOOK_TYPES.items():
+        for event in names:
+            answer = httpx.post(
+                f"http://127.0.0.1:{port}/webhook/add",
+                data={"session": session, "type": webhook_type, "event": event, "url": receiver},
+                timeout=30,
+            ).json()
+            if not answer.get("success"):
+                raise RuntimeError(f"webhook/add failed: {answer}")
 
 
 def outbox_size(database_url: str | None, data_dir: Path) -> int:
@@ -476,39 +613,58 @@ def drain(result: Result, database_url: str | None, data_dir: Path, limit: float
         time.sleep(0.25)
 
 
-def bench_database(kind: str, args: argparse.Namespace) -> list[Result]:
+def load(
+    args: argparse.Namespace, ports: list[int], forms: list[tuple[str, str]], result: Result
+) -> Result:
+    print(f"[{result.database}] {result.phase} ({args.client}) ...", flush=True)
+    if args.client == "wrk":
+        return drive_wrk(
+            args.wrk,
+            ports,
+            forms,
+            concurrency=args.concurrency,
+            seconds=args.duration,
+            warmup=args.warmup,
+            result=result,
+        )
+    return drive(
+        ports,
+        build_requests(forms),
+        concurrency=args.concurrency,
+        seconds=args.duration,
+        warmup=args.warmup,
+        result=result,
+    )
+
+
+def bench_database(
+    kind: str, processes: int, webhooks: bool, args: argparse.Namespace, bare: BareApp
+) -> list[Result]:
+    label = kind + (f" ×{processes}" if processes > 1 else "") + (" +webhooks" if webhooks else "")
     results = []
     with tempfile.TemporaryDirectory(prefix="landline-bench-") as tmp, database(kind) as url:
-        server = Server(Path(tmp), url, args.receipt_delay_ms)
+        server = Server(Path(tmp), url, args.receipt_delay_ms, processes)
         session = server.add_line()
         server.start()
         try:
+            if webhooks:
+                subscribe_everything(server.port, session, f"http://127.0.0.1:{bare.port}/hook")
+            forms = build_forms("/message/send", session, 1, REQUESTS_PER_SHAPE)
+            result = Result(label, "bare", 1, args.duration)
+            cpu_before = cpu_seconds([bare.pid])
+            load(args, [bare.port], forms, result)
+            result.server_cpu_s = cpu_seconds([bare.pid]) - cpu_before
+            results.append(result)
             shapes = [("noop", "/noop", 1)] + [
                 (f"send-{c}", "/message/send", c) for c in args.contacts
             ]
             for phase, path, contacts in shapes:
                 forms = build_forms(path, session, contacts, REQUESTS_PER_SHAPE)
-                result = Result(kind, phase, contacts, args.duration)
-                print(f"[{kind}] {phase} ({args.client}) ...", flush=True)
-                if args.client == "wrk":
-                    drive_wrk(
-                        args.wrk,
-                        server.port,
-                        forms,
-                        concurrency=args.concurrency,
-                        seconds=args.duration,
-                        warmup=args.warmup,
-                        result=result,
-                    )
-                else:
-                    drive(
-                        server.port,
-                        build_requests(forms),
-                        concurrency=args.concurrency,
-                        seconds=args.duration,
-                        warmup=args.warmup,
-                        result=result,
-                    )
+                result = Result(label, phase, contacts, args.duration)
+                cpu_before = cpu_seconds(server.pids())
+                with profiling(args.profile, f"{label}-{phase}", server.processes[0].pid):
+                    load(args, server.ports, forms, result)
+                result.server_cpu_s = cpu_seconds(server.pids()) - cpu_before
                 if phase != "noop":
                     drain(result, url, Path(tmp), args.drain)
                 results.append(result)
@@ -538,18 +694,23 @@ def machine_note() -> str:
 
 
 def table(results: list[Result]) -> str:
-    noop = {r.database: r for r in results if r.phase == "noop"}
+    baseline = {(r.database, r.phase): r for r in results if r.phase in ("bare", "noop")}
     lines = [
-        "| database | phase | requests/s | accepted msgs/s | p50 ms | p99 ms"
-        " | send/no-op | errors | outbox after | drained in |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| server | phase | requests/s | accepted msgs/s | p50 ms | p99 ms | vs bare Starlette"
+        " | vs no-op | server CPU ms per request | errors | outbox after | drained in |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        base = noop.get(r.database)
-        ratio = f"{r.rps / base.rps:.2f}" if base and r.phase != "noop" and base.rps else "—"
-        msgs = f"{r.msgs_per_s:,.0f}" if r.phase != "noop" else "—"
+        ratios = []
+        for name in ("bare", "noop"):
+            base = baseline.get((r.database, name))
+            measured = r.phase not in ("bare", "noop") and base is not None and base.rps
+            ratios.append(f"{r.rps / base.rps:.2f}" if measured and base else "—")
+        msgs = f"{r.msgs_per_s:,.0f}" if r.phase.startswith("send") else "—"
+        measured_cpu = r.ok and not math.isnan(r.server_cpu_s)
+        cpu = f"{1000 * r.server_cpu_s / r.ok:.2f}" if measured_cpu else "—"
         backlog = f"{r.backlog_after:,}" if r.backlog_after is not None else "—"
-        if r.phase == "noop":
+        if not r.phase.startswith("send"):
             drained = "—"
         elif r.drained_in is None:
             drained = "not in limit"
@@ -557,9 +718,31 @@ def table(results: list[Result]) -> str:
             drained = f"{r.drained_in:.1f} s"
         lines.append(
             f"| {r.database} | {r.phase} | {r.rps:,.0f} | {msgs} | {r.p50_ms:.1f}"
-            f" | {r.p99_ms:.1f} | {ratio} | {r.errors} | {backlog} | {drained} |"
+            f" | {r.p99_ms:.1f} | {ratios[0]} | {ratios[1]} | {cpu} | {r.errors}"
+            f" | {backlog} | {drained} |"
         )
-    return "\n".join(lines)
+    return "\n".join(lines) + comparisons(results)
+
+
+def comparisons(results: list[Result]) -> str:
+    """The ratios between configurations that the run measured, as a list."""
+    send = {r.database: r for r in results if r.phase == "send-1"}
+    pairs = [
+        ("postgresql", "sqlite", "one-contact sends, PostgreSQL against SQLite"),
+        ("sqlite +webhooks", "sqlite", "one-contact sends on SQLite, webhooks on against off"),
+        (
+            "postgresql +webhooks",
+            "postgresql",
+            "one-contact sends on PostgreSQL, webhooks on against off",
+        ),
+        ("postgresql ×2", "postgresql", "two API processes and a worker against one and one"),
+    ]
+    found = [
+        f"- {text}: {send[a].rps / send[b].rps:.2f}"
+        for a, b, text in pairs
+        if a in send and b in send and send[b].rps
+    ]
+    return "\n\n" + "\n".join(found) if found else ""
 
 
 def write_docs(report: str) -> None:
@@ -588,6 +771,20 @@ def main() -> None:
         default="auto",
         help="load generator: wrk if installed (auto), or the built-in asyncio client",
     )
+    parser.add_argument(
+        "--webhooks",
+        choices=("off", "on", "both"),
+        default="off",
+        help="a webhook for every event, to a local receiver (both: each database twice)",
+    )
+    parser.add_argument(
+        "--api-processes",
+        default="1",
+        help="API processes beside one worker, e.g. 1,2 (more than 1 needs PostgreSQL)",
+    )
+    parser.add_argument(
+        "--profile", metavar="DIR", help="record the API process of each phase with py-spy"
+    )
     parser.add_argument("--write-docs", action="store_true", help=f"update {DOCS.name}")
     parser.add_argument("--show-log", action="store_true", help="print the server's log")
     args = parser.parse_args()
@@ -598,11 +795,21 @@ def main() -> None:
     elif args.client == "wrk" and not args.wrk:
         parser.error("wrk is not installed (apt-get install wrk), use --client python")
 
+    processes = [int(n) for n in args.api_processes.split(",") if n]
+    webhooks = {"off": [False], "on": [True], "both": [False, True]}[args.webhooks]
     results: list[Result] = []
-    for kind in [d.strip() for d in args.db.split(",") if d.strip()]:
-        if kind not in ("sqlite", "postgresql"):
-            parser.error(f"unknown database {kind}")
-        results.extend(bench_database(kind, args))
+    with (
+        tempfile.TemporaryDirectory(prefix="landline-bare-") as tmp,
+        BareApp(Path(tmp) / "bare.log") as bare,
+    ):
+        for kind in [d.strip() for d in args.db.split(",") if d.strip()]:
+            if kind not in ("sqlite", "postgresql"):
+                parser.error(f"unknown database {kind}")
+            for count in processes:
+                if count > 1 and kind == "sqlite":
+                    continue  # one SQLite file has one writer: more API processes share it
+                for hooked in webhooks:
+                    results.extend(bench_database(kind, count, hooked, args, bare))
 
     command = "python3 bench/load.py " + " ".join(sys.argv[1:])
     report = (
@@ -611,8 +818,8 @@ def main() -> None:
         f"Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
         f"load from {args.client}, {args.concurrency} connections, "
         f"{args.duration:g} s per phase after "
-        f"{args.warmup:g} s warm-up, simulator receipt delay {args.receipt_delay_ms} ms\n\n"
-        + table(results)
+        f"{args.warmup:g} s warm-up, simulator receipt delay {args.receipt_delay_ms} ms, "
+        f"load average {os.getloadavg()[0]:.1f} at the end\n\n" + table(results)
     )
     print()
     print(report)

@@ -72,7 +72,7 @@ class Runtime:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.routes = RouteTable.parse(settings.routes)
-        self.store = Store(database_url(settings), self.clock)
+        self.store = Store(database_url(settings), self.clock, pg_writers=settings.pg_writers)
         self.workers = workers
         lease_ms = int(settings.lease_seconds * 1000)
         self.simulator = SimulatorConnector(

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # How long a worker owns claimed work before another may take it over.
     lease_seconds: float = Field(default=15.0, gt=0)
+    # Writer threads a process commits with on PostgreSQL, each with its own connection,
+    # so one batch's wait for its commit does not hold up the next. SQLite has one.
+    pg_writers: int = Field(default=4, ge=1, le=16)
     # How often idle workers look for due work (new work wakes them at once).
     poll_interval_ms: int = Field(default=200, gt=0)
     default_timezone: str = "America/Los_Angeles"

@@ -12,6 +12,7 @@ from typing import Any
 import phonenumbers
 from conftest import Landline, start_landline
 from sqlalchemy import select
+from watched_lines import add_watched_line
 
 from landline.carriers.base import InboundText, Receipt
 from landline.core.status import FINAL_STATUSES
@@ -66,7 +67,7 @@ def report_receipt(server: Landline, message_id: int, delivered: bool) -> None:
 
 def test_delivered_text_moves_queued_in_progress_delivered(timed_landline: Landline) -> None:
     server = timed_landline
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     message_id = send(server, session, "+12065551234")
     # Queued, unless the dispatcher (woken by the send) has already handed it over.
     assert get(server, session, message_id)["statusCode"] in (2, 1)
@@ -93,7 +94,7 @@ def test_delivered_text_moves_queued_in_progress_delivered(timed_landline: Landl
 
 def test_undeliverable_number_ends_in_error_by_receipt(timed_landline: Landline) -> None:
     server = timed_landline
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     message_id = send(server, session, "+12065550001")
     server.settle()
     assert get(server, session, message_id)["statusCode"] == 1
@@ -109,7 +110,7 @@ def test_undeliverable_number_ends_in_error_by_receipt(timed_landline: Landline)
 
 def test_number_that_never_confirms_stays_in_progress(timed_landline: Landline) -> None:
     server = timed_landline
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     message_id = send(server, session, "+12065550002")
     server.settle()
     server.clock.advance(seconds=3600)  # type: ignore[attr-defined]
@@ -124,7 +125,7 @@ def test_a_text_no_receipt_confirms_ends_as_delivered_without_confirmation(
     timed_landline: Landline,
 ) -> None:
     server = timed_landline
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     silent = send(server, session, "+12065550002")
     confirmed = send(server, session, "+12065550100")
     server.settle()
@@ -149,7 +150,7 @@ def test_a_text_no_receipt_confirms_ends_as_delivered_without_confirmation(
 
 def test_text_the_network_rejects_ends_in_error_confirmed(timed_landline: Landline) -> None:
     server = timed_landline
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     message_id = send(server, session, "+12065550004")
     server.settle()
     got = get(server, session, message_id)
@@ -169,7 +170,7 @@ def test_busy_network_is_retried_after_its_back_off_then_delivered(
 ) -> None:
     server = timed_landline
     clock: Any = server.clock
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     message_id = send(server, session, "+12065550005")
 
     # First attempt: the network is busy. The text stays queued and waits 1 s.
@@ -207,7 +208,7 @@ def test_busy_network_is_retried_after_its_back_off_then_delivered(
 
 def test_a_repeated_receipt_cannot_change_the_final_status(timed_landline: Landline) -> None:
     server = timed_landline
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     message_id = send(server, session, "+12065551234")
     server.settle()
 
@@ -229,7 +230,7 @@ def test_a_repeated_receipt_cannot_change_the_final_status(timed_landline: Landl
 
 def test_a_receipt_that_overtakes_the_submit_record_is_kept(timed_landline: Landline) -> None:
     server = timed_landline
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     # Only the test's own rounds dispatch, so the receipt surely comes first.
     server.run(server.runtime.dispatcher.stop)
     message_id = send(server, session, "+12065551234")
@@ -247,7 +248,7 @@ def test_a_receipt_that_overtakes_the_submit_record_is_kept(timed_landline: Land
 
 
 def test_number_outside_every_route_answers_minus_124(landline: Landline) -> None:
-    _, session = landline.add_line(LINE)
+    _, session = add_watched_line(landline, LINE)
     answer = landline.call("/message/send", session=session, contacts=UK_MOBILE, body="Hi")
     assert answer["success"] is False
     assert answer["response"]["code"] == -124
@@ -259,7 +260,7 @@ def test_number_outside_every_route_answers_minus_124(landline: Landline) -> Non
 def test_number_is_sent_once_a_route_covers_it(db_url: str, tmp_path: Path) -> None:
     server = start_landline(db_url, tmp_path, routes="+1=simulator,+44=simulator")
     try:
-        _, session = server.add_line(LINE)
+        _, session = add_watched_line(server, LINE)
         message_id = send(server, session, UK_MOBILE)
         server.settle()
         got = get(server, session, message_id)
@@ -274,7 +275,7 @@ def test_inbound_text_lands_in_the_conversation_with_that_contact(
     timed_landline: Landline,
 ) -> None:
     server = timed_landline
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     sent_id = send(server, session, "+12065551234", body="Are you coming?")
     fingerprint = get(server, session, sent_id)["fingerprint"]
 
@@ -305,7 +306,7 @@ def test_inbound_text_lands_in_the_conversation_with_that_contact(
 
 def test_a_repeated_inbound_report_is_stored_once(timed_landline: Landline) -> None:
     server = timed_landline
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     text = InboundText("+12065551234", "+12065550123", "Twice?", "carrier-ref-42", 0)
     for _ in range(2):
         server.run(lambda: server.runtime.carrier_events.inbound("simulator", [text]))

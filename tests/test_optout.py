@@ -9,6 +9,7 @@ from typing import Any
 
 from conftest import Landline
 from sqlalchemy import func, select, update
+from watched_lines import add_watched_line
 
 from landline.core import numbers, optout
 from landline.core.clock import ManualClock
@@ -105,7 +106,7 @@ def _get(landline: Landline, session: str, message_id: str | int) -> dict[str, A
 
 
 def test_every_stop_word_opts_out_of_that_line_only(landline: Landline) -> None:
-    _, session = landline.add_line(LINE)
+    _, session = add_watched_line(landline, LINE)
     _, other_session = landline.add_line(OTHER_LINE)
     words = ["STOP", " stopall ", "Unsubscribe", "cancel", "END\n", "Quit", "revoke", "OptOut"]
     for index, word in enumerate(words):
@@ -133,7 +134,7 @@ def test_every_stop_word_opts_out_of_that_line_only(landline: Landline) -> None:
 
 
 def test_send_to_an_opted_out_contact_ends_at_once_with_minus_1234(landline: Landline) -> None:
-    device_id, session = landline.add_line(LINE)
+    device_id, session = add_watched_line(landline, LINE)
     handset = _handset(1)
     landline.handset_texts(handset, LINE, "STOP")
     _settle(landline)
@@ -161,7 +162,7 @@ def test_send_to_an_opted_out_contact_ends_at_once_with_minus_1234(landline: Lan
 
 
 def test_start_words_opt_back_in_and_every_change_is_kept(landline: Landline) -> None:
-    device_id, session = landline.add_line(LINE)
+    device_id, session = add_watched_line(landline, LINE)
     handset = _handset(2)
     before = landline.clock.now_ms()
     for word in ("STOP", "unstop", "END", " Start ", "quit", "YES"):
@@ -205,7 +206,7 @@ def test_start_words_opt_back_in_and_every_change_is_kept(landline: Landline) ->
 
 
 def test_a_stop_is_confirmed_once(landline: Landline) -> None:
-    device_id, session = landline.add_line(LINE)
+    device_id, session = add_watched_line(landline, LINE)
     handset = _handset(3)
     landline.handset_texts(handset, LINE, "STOP")
     _settle(landline)
@@ -235,7 +236,7 @@ def test_a_stop_is_confirmed_once(landline: Landline) -> None:
 
 
 def test_help_and_info_get_the_help_text(landline: Landline) -> None:
-    device_id, session = landline.add_line(LINE)
+    device_id, session = add_watched_line(landline, LINE)
     handset = _handset(4)
     landline.handset_texts(handset, LINE, "HELP")
     _settle(landline)
@@ -258,7 +259,7 @@ def test_help_and_info_get_the_help_text(landline: Landline) -> None:
 
 
 def test_a_group_send_skips_only_the_contact_who_opted_out(landline: Landline) -> None:
-    _, session = landline.add_line(LINE)
+    _, session = add_watched_line(landline, LINE)
     group = [_handset(10), _handset(11), _handset(12)]
     landline.handset_texts(group[1], LINE, "Stop")
     _settle(landline)
@@ -278,7 +279,7 @@ def test_a_text_scheduled_before_a_stop_is_never_sent(
     timed_landline: Landline, manual_clock: ManualClock
 ) -> None:
     landline = timed_landline
-    device_id, session = landline.add_line(LINE)
+    device_id, session = add_watched_line(landline, LINE)
     handset, other = _handset(20), _handset(21)
     when = manual_clock.now_ms() + 60_000
     answer = landline.call(
@@ -319,7 +320,7 @@ def test_a_queued_text_to_a_contact_who_opted_out_meanwhile_is_never_sent(
     """The dispatcher checks the opt-out again when it takes a text: a STOP recorded
     while the text was out of reach (held by another worker) still stops it."""
     landline = timed_landline
-    device_id, session = landline.add_line(LINE)
+    device_id, session = add_watched_line(landline, LINE)
     handset = _handset(30)
     when = manual_clock.now_ms() + 60_000
     answer = landline.call(

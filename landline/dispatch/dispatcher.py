@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
 from landline.carriers.base import Connector, Submission, SubmitOutcome, SubmitResult
 from landline.core.backoff import CARRIER_MAX_ATTEMPTS, carrier_retry_delay_ms
@@ -154,7 +153,7 @@ class Dispatcher:
                 )
             )
 
-    def _without_carrier(self, row: Row[Any]) -> _Result | None:
+    def _without_carrier(self, row: outbox.Due) -> _Result | None:
         """The result of a claimed text that no carrier is to see, if it is one."""
         if row.status != Progress.QUEUED:
             # A receipt got here first (the process died before recording its submit):
@@ -229,11 +228,10 @@ class _Recorder:
 
     def _flush(self) -> None:
         results, self._pending = self._pending, []
-        event_ids = self._store.ids.take(len(results))
-        token, now = self._token, self._clock.now_ms()
+        token, now, next_id = self._token, self._clock.now_ms(), self._store.ids.next_id
         self._writes.append(
             asyncio.ensure_future(
-                self._store.write(lambda c: _record(c, results, event_ids, token, now))
+                self._store.write(lambda c: _record(c, results, token, now, next_id))
             )
         )
 
@@ -244,32 +242,40 @@ class _Recorder:
 
 
 def _record(
-    connection: Connection, results: list[_Result], event_ids: list[int], token: int, now: int
+    connection: Connection,
+    results: list[_Result],
+    token: int,
+    now: int,
+    next_id: Callable[[], int],
 ) -> None:
+    accepted: list[tuple[int, str, str | None]] = []
     retries: list[tuple[int, int]] = []
     already_sent: list[int] = []
-    changes: list[statuses.StatusChange] = []
-    for result, event_id in zip(results, event_ids, strict=True):
-        if result.status is None:
-            if result.retry_at is not None:
-                retries.append((result.message_id, result.retry_at))
-            else:
-                already_sent.append(result.message_id)
-            continue
-        changes.append(
-            statuses.StatusChange(
-                message_id=result.message_id,
-                status=result.status,
-                at=now,
-                event_id=event_id,
-                connector=result.connector,
-                carrier_ref=result.carrier_ref,
-                leave_queue=True,
+    ended: list[statuses.StatusChange] = []
+    for result in results:
+        if result.status == Progress.IN_PROGRESS and result.connector is not None:
+            accepted.append((result.message_id, result.connector, result.carrier_ref))
+        elif result.status is not None:
+            ended.append(
+                statuses.StatusChange(
+                    message_id=result.message_id,
+                    status=result.status,
+                    at=now,
+                    event_id=next_id(),
+                    connector=result.connector,
+                    leave_queue=True,
+                )
             )
-        )
-    # One statement per table for the whole batch, not one per text.
-    moved = statuses.advance(connection, changes)
+        elif result.retry_at is not None:
+            retries.append((result.message_id, result.retry_at))
+        else:
+            already_sent.append(result.message_id)
+    # The common case, texts a carrier took, is one statement for the whole batch.
+    accepted.sort()
+    moved = statuses.handed_over(connection, accepted, now, next_id)
+    ended_moved = statuses.advance(connection, ended)
     # A text whose status did not move (a receipt got there first) leaves the queue too.
-    already_sent.extend(c.message_id for c, did in zip(changes, moved, strict=True) if not did)
+    already_sent.extend(mid for mid, _, _ in accepted if mid not in moved)
+    already_sent.extend(c.message_id for c, did in zip(ended, ended_moved, strict=True) if not did)
     outbox.leave(connection, already_sent, token)
     outbox.retry_at(connection, retries, token)

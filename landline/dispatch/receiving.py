@@ -16,7 +16,7 @@ from landline.carriers.base import InboundText, Receipt
 from landline.core import ids, optout
 from landline.core.clock import Clock
 from landline.core.outbound import MAX_BODY_BYTES, plan_send
-from landline.core.status import ErrorCode, Progress
+from landline.core.status import ErrorCode
 from landline.store import contacts, inbound, lines, sends, statuses
 from landline.store.access import Store
 from landline.store.lines import Line
@@ -41,33 +41,9 @@ class CarrierEvents:
         # Read the clock inside the transaction: writes are serialized, so a receipt that
         # commits after the dispatcher's record of the submit is also dated after it.
         now = self._clock.now_ms()
-        event_ids = self._store.ids.take(2 * len(receipts))
-        changes: list[statuses.StatusChange] = []
-        for index, receipt in enumerate(receipts):
-            status = (
-                Progress.DELIVERED_BY_RECEIPT if receipt.delivered else Progress.ERROR_BY_RECEIPT
-            )
-            # A receipt can overtake the dispatcher's own record of the submit.
-            changes.append(
-                statuses.StatusChange(
-                    message_id=receipt.message_id,
-                    status=int(Progress.IN_PROGRESS),
-                    at=now,
-                    event_id=event_ids[2 * index],
-                    connector=connector,
-                    only_from=int(Progress.QUEUED),
-                )
-            )
-            changes.append(
-                statuses.StatusChange(
-                    message_id=receipt.message_id,
-                    status=int(status),
-                    at=now,
-                    event_id=event_ids[2 * index + 1],
-                )
-            )
-        # All of a round's receipts with one statement per table.
-        statuses.advance(connection, changes)
+        reports = [(receipt.message_id, receipt.delivered) for receipt in receipts]
+        # All of a round's receipts with a few set-based statements.
+        statuses.receipts(connection, connector, reports, now, self._store.ids.next_id)
 
     async def inbound(self, connector: str, texts: list[InboundText]) -> None:
         replies = False

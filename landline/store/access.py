@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -20,7 +21,9 @@ A = TypeVar("A")
 
 
 class Store:
-    def __init__(self, url: str, clock: Clock, *, run_migrations: bool = True) -> None:
+    def __init__(
+        self, url: str, clock: Clock, *, run_migrations: bool = True, pg_writers: int = 1
+    ) -> None:
         self.url = url
         self.clock = clock
         self.writer_engine, self.reader_engine = create_engines(url)
@@ -29,7 +32,14 @@ class Store:
             migrate(self.writer_engine)
         self.node = claim_node(self.writer_engine, clock.now_ms())
         self.ids = SnowflakeGenerator(self.node, clock)
-        self._writer = BatchWriter(self.writer_engine)
+        # SQLite has one writer at a time, whatever the threads. On PostgreSQL several
+        # writers commit side by side (as several processes would), each batching what
+        # reaches it; callers take turns between them.
+        count = 1 if self.is_sqlite else pg_writers
+        self._writers = [
+            BatchWriter(self.writer_engine, name=f"landline-writer-{n}") for n in range(count)
+        ]
+        self._turns = itertools.cycle(self._writers)
         self.revocations = Revocations(self.writer_engine)
         self._readers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="landline-read")
 
@@ -51,7 +61,7 @@ class Store:
         `fn` may run twice (once in a failed batch, once alone), so it must do nothing
         but database work.
         """
-        return await self._writer.write(fn)
+        return await next(self._turns).write(fn)
 
     async def write_merged(self, run_many: RunMany[A, T], item: A) -> T:
         """Store `item` with `run_many(connection, items)`, which stores every item of its
@@ -59,14 +69,15 @@ class Store:
 
         Like `write`'s `fn`, `run_many` may run twice (in a failed batch, then alone).
         """
-        return await self._writer.write_merged(run_many, item)
+        return await next(self._turns).write_merged(run_many, item)
 
     def write_sync(self, fn: Callable[[Connection], T]) -> T:
-        return self._writer.submit(fn).result()
+        return self._writers[0].submit(fn).result()
 
     def close(self) -> None:
         self.revocations.close()
-        self._writer.close()
+        for writer in self._writers:
+            writer.close()
         self._readers.shutdown(wait=True)
         self.writer_engine.dispose()
         if self.reader_engine is not self.writer_engine:

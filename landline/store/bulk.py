@@ -71,13 +71,7 @@ def execute_many(connection: Connection, statement: Any, rows: Sequence[dict[str
             flat.extend(plan.trailing)
             cursor.execute(sql, flat)
     except dialect.loaded_dbapi.Error as exc:
-        # Raise what SQLAlchemy would have: callers catch sqlalchemy.exc errors.
-        gone = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
-        if gone:
-            connection.invalidate(exc)
-        raise DBAPIError.instance(
-            sql, None, exc, dialect.loaded_dbapi.Error, gone, dialect=dialect
-        ) from exc
+        raise _as_sqlalchemy_error(connection, cursor, sql, exc) from exc
     finally:
         cursor.close()
 
@@ -153,3 +147,38 @@ def _packed(plan: _Plan, paramstyle: str) -> _Plan:
         tail=sql[end:],
         trailing=tuple(plan.fixed[name] for name in trailing_names),
     )
+
+
+def rows(connection: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run one statement written with `?` placeholders on the driver, inside the
+    caller's transaction; returns its rows (for UPDATE ... RETURNING, say).
+
+    For set-based statements whose text depends on how many rows they carry (a VALUES
+    list), where compiling through SQLAlchemy each time would cost more than the query.
+    """
+    dialect = connection.dialect
+    if dialect.paramstyle != "qmark":
+        sql = sql.replace("%", "%%").replace("?", "%s")
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall()) if cursor.description is not None else []
+    except dialect.loaded_dbapi.Error as exc:
+        raise _as_sqlalchemy_error(connection, cursor, sql, exc) from exc
+    finally:
+        cursor.close()
+
+
+def marks(count: int, group: str = "?") -> str:
+    """`count` placeholder groups, comma-separated: `(?, ?), (?, ?)` for a VALUES list."""
+    return ", ".join([group] * count)
+
+
+def _as_sqlalchemy_error(connection: Connection, cursor: Any, sql: str, exc: Any) -> Exception:
+    """What SQLAlchemy would have raised: callers catch sqlalchemy.exc errors, and a
+    connection the database dropped is marked so the next transaction connects afresh."""
+    dialect = connection.dialect
+    gone = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
+    if gone:
+        connection.invalidate(exc)
+    return DBAPIError.instance(sql, None, exc, dialect.loaded_dbapi.Error, gone, dialect=dialect)

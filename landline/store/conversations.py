@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, case, func, select, update
 
 from landline.store.bulk import execute_many
 from landline.store.schema import contacts, conversations
@@ -51,13 +51,20 @@ def touch(connection: Connection, rows: list[dict[str, Any]]) -> None:
 
 def _upsert(connection: Connection) -> Any:
     stmt = insert_for_upsert(connection, conversations)
+    # A message only becomes the last if it is newer than the one there: two writers
+    # (threads or processes) may commit a conversation's messages out of order.
+    newer = stmt.excluded.last_message_id > conversations.c.last_message_id
+
+    def last(column: str) -> Any:
+        return case((newer, stmt.excluded[column]), else_=conversations.c[column])
+
     return stmt.on_conflict_do_update(
         index_elements=[conversations.c.device_id, conversations.c.fingerprint],
         set_={
-            "last_message_id": stmt.excluded.last_message_id,
-            "last_message_at": stmt.excluded.last_message_at,
-            "last_message_body": stmt.excluded.last_message_body,
-            "last_contact_id": stmt.excluded.last_contact_id,
+            "last_message_id": last("last_message_id"),
+            "last_message_at": last("last_message_at"),
+            "last_message_body": last("last_message_body"),
+            "last_contact_id": last("last_contact_id"),
             "unread_count": conversations.c.unread_count + stmt.excluded.unread_count,
             "deleted": False,
             "updated_at": stmt.excluded.updated_at,

@@ -261,33 +261,39 @@ def _of_receivers(receivers: Sequence[Receiver]) -> Any:
 # -- new deliveries
 
 
-def enqueue(connection: Connection, event_rows: Sequence[dict[str, Any]]) -> None:
+def enqueue(connection: Connection, event_rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """A delivery for each new event (rows as store.events makes them) that a receiver
-    wants, in the queue of the receiver's first host that is up."""
+    wants, in the queue of the receiver's first host that is up; returns those events."""
     if not event_rows:
-        return
+        return []
     first = _first_hosts(connection, {row["device_id"] for row in event_rows})
     if not first:
-        return
-    due = [
-        {
-            "event_id": row["id"],
-            "device_id": row["device_id"],
-            "kind": row["kind"],
-            "host": host,
-            "state": str(DeliveryState.PENDING),
-            "attempts": 0,
-            "window_attempts": 0,
-            "event_at": row["created_at"],
-            "window_start": row["created_at"],
-            "next_at": row["created_at"],
-        }
-        for row in event_rows
-        if (host := first.get((row["device_id"], row["kind"]))) is not None
-    ]
+        return []
+    wanted: list[dict[str, Any]] = []
+    due: list[dict[str, Any]] = []
+    for row in event_rows:
+        host = first.get((row["device_id"], row["kind"]))
+        if host is None:
+            continue
+        wanted.append(row)
+        due.append(
+            {
+                "event_id": row["id"],
+                "device_id": row["device_id"],
+                "kind": row["kind"],
+                "host": host,
+                "state": str(DeliveryState.PENDING),
+                "attempts": 0,
+                "window_attempts": 0,
+                "event_at": row["created_at"],
+                "window_start": row["created_at"],
+                "next_at": row["created_at"],
+            }
+        )
     if due:
         execute_many(connection, _INSERT, due)
         announce(connection)
+    return wanted
 
 
 _INSERT = deliveries.insert()

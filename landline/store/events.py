@@ -56,11 +56,17 @@ def row(
 
 
 def record(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Store event rows made by `row`, and a delivery for each that a webhook wants."""
+    """Store the event rows made by `row` that a webhook wants, each with its delivery.
+
+    An event no receiver wants is not kept: a webhook added later reports what happens
+    from then on, so the row would never be read.
+    """
     if not rows:
         return
-    execute_many(connection, _INSERT, rows)
-    deliveries.enqueue(connection, rows)
+    wanted = deliveries.enqueue(connection, rows)
+    if wanted:
+        # The delivery rows refer to these; both commit together or not at all.
+        execute_many(connection, _INSERT, wanted)
     if _counters:
         counts = message_counts(rows)
         if counts:

@@ -117,10 +117,12 @@ def _record(
                     device_id, m.fingerprint, m.number, m.message_id, now, body, m.contact_id, 0
                 )
         outcomes.append(SendOutcome(opted_out=frozenset(stopped_numbers)))
-    address_book.ensure(connection, list(contact_rows.values()))
+    # Rows that other transactions may also be writing go in key order, so two writers
+    # (threads or processes, on PostgreSQL) lock them in the same order and never deadlock.
+    address_book.ensure(connection, [contact_rows[key] for key in sorted(contact_rows)])
     execute_many(connection, _INSERT_MESSAGES, message_rows)
     events.record(connection, event_rows)
-    conversations.touch(connection, list(conversation_rows.values()))
+    conversations.touch(connection, [conversation_rows[key] for key in sorted(conversation_rows)])
     return outcomes
 
 

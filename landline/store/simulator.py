@@ -37,20 +37,21 @@ def _remember(connection: Connection) -> Any:
 def take_due_receipts(connection: Connection, *, now: int, limit: int) -> Sequence[Any]:
     """Receipts due now, (message_id, outcome, due_at), marked given: for the caller to
     apply in the same transaction. Rows another worker is taking are skipped."""
-    rows = connection.execute(
-        select(sim_submissions.c.message_id, sim_submissions.c.outcome, sim_submissions.c.due_at)
+    due = (
+        select(sim_submissions.c.message_id)
         .where(sim_submissions.c.done.is_(False), sim_submissions.c.due_at <= now)
         .order_by(sim_submissions.c.due_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    ).all()
-    if rows:
-        connection.execute(
-            update(sim_submissions)
-            .where(sim_submissions.c.message_id.in_([r.message_id for r in rows]))
-            .values(done=True)
+    )
+    return connection.execute(
+        update(sim_submissions)
+        .where(sim_submissions.c.message_id.in_(due))
+        .values(done=True)
+        .returning(
+            sim_submissions.c.message_id, sim_submissions.c.outcome, sim_submissions.c.due_at
         )
-    return rows
+    ).all()
 
 
 def claim_handset_texts(

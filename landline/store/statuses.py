@@ -7,7 +7,7 @@ times it reached each step: sent_at, ended_at.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy import Connection, bindparam, literal_column, select, update
 
 from landline.core.events import EventKind
 from landline.core.status import Progress, is_final
-from landline.store import events
+from landline.store import bulk, events
 from landline.store.bulk import execute_many
 from landline.store.schema import messages
 
@@ -154,4 +154,128 @@ def unconfirmed_since(connection: Connection, cutoff: int, limit: int) -> list[i
             .order_by(messages.c.sent_at)
             .limit(limit)
         )
+    )
+
+
+# -- The two moves every text makes, set-based: one statement for a round's texts.
+
+_NOT_SENT = f"({int(Progress.QUEUED)}, {int(Progress.QUEUED_3)})"
+_OPEN = f"({int(Progress.IN_PROGRESS)}, {int(Progress.QUEUED)}, {int(Progress.QUEUED_3)})"
+
+
+def handed_over(
+    connection: Connection,
+    accepted: Sequence[tuple[int, str, str | None]],
+    at: int,
+    next_id: Callable[[], int],
+) -> set[int]:
+    """Carriers took these texts (message id, connector, carrier reference): each moves
+    to in progress and leaves the outbox, unless something already moved it (a receipt
+    that overtook the record of its submit). Returns the ids that moved."""
+    if not accepted:
+        return set()
+    params: list[Any] = []
+    for message_id, connector, carrier_ref in accepted:
+        params.extend((message_id, connector, carrier_ref))
+    params.extend((at, at))
+    moved = bulk.rows(
+        connection,
+        "WITH v(id, connector, ref) AS (VALUES "
+        + bulk.marks(len(accepted), "(CAST(? AS BIGINT), ?, ?)")
+        + f") UPDATE messages SET status = {int(Progress.IN_PROGRESS)}, updated_at = ?,"
+        " sent_at = ?, connector = v.connector, carrier_ref = v.ref, due_at = NULL,"
+        " lease_until = NULL, lease_token = NULL FROM v"
+        f" WHERE messages.id = v.id AND messages.status IN {_NOT_SENT}"
+        " RETURNING messages.id, messages.device_id, messages.delivered_at,"
+        " messages.read_at, messages.deleted_at",
+        params,
+    )
+    _progress_events(connection, moved, int(Progress.IN_PROGRESS), at, next_id)
+    return {row[0] for row in moved}
+
+
+def receipts(
+    connection: Connection,
+    connector: str,
+    reports: Sequence[tuple[int, bool]],
+    at: int,
+    next_id: Callable[[], int],
+) -> None:
+    """Carriers' receipts (message id, delivered): each text that has not ended moves to
+    its final status; one whose submit was never recorded passes through in progress
+    first. A repeated or late receipt changes nothing."""
+    first: dict[int, bool] = {}
+    for message_id, delivered in reports:
+        first.setdefault(message_id, delivered)
+    if not first:
+        return
+    ids = list(first)
+    overtaken = bulk.rows(
+        connection,
+        f"UPDATE messages SET status = {int(Progress.IN_PROGRESS)}, updated_at = ?,"
+        " sent_at = ?, connector = ? WHERE id IN (" + bulk.marks(len(ids)) + ")"
+        f" AND status IN {_NOT_SENT}"
+        " RETURNING id, device_id, delivered_at, read_at, deleted_at",
+        [at, at, connector, *ids],
+    )
+    _progress_events(connection, overtaken, int(Progress.IN_PROGRESS), at, next_id)
+    delivered_code, failed_code = int(Progress.DELIVERED_BY_RECEIPT), int(Progress.ERROR_BY_RECEIPT)
+    params: list[Any] = []
+    for message_id, delivered in first.items():
+        params.extend((message_id, delivered_code if delivered else failed_code))
+    params.extend((at, at, at))
+    ended = bulk.rows(
+        connection,
+        "WITH v(id, status) AS (VALUES "
+        + bulk.marks(len(first), "(CAST(? AS BIGINT), CAST(? AS INTEGER))")
+        + ") UPDATE messages SET status = v.status, updated_at = ?, ended_at = ?,"
+        f" delivered_at = CASE WHEN v.status = {delivered_code} THEN ? ELSE"
+        " messages.delivered_at END FROM v"
+        f" WHERE messages.id = v.id AND messages.status IN {_OPEN}"
+        " RETURNING messages.id, messages.device_id, messages.status,"
+        " messages.delivered_at, messages.read_at, messages.deleted_at",
+        params,
+    )
+    events.record(
+        connection,
+        [
+            events.row(
+                next_id(),
+                device_id,
+                EventKind.MESSAGE_PROGRESS,
+                message_id,
+                at,
+                status=status,
+                delivered_at=delivered_at,
+                read_at=read_at,
+                deleted_at=deleted_at,
+            )
+            for message_id, device_id, status, delivered_at, read_at, deleted_at in ended
+        ],
+    )
+
+
+def _progress_events(
+    connection: Connection,
+    moved: Sequence[tuple[Any, ...]],
+    status: int,
+    at: int,
+    next_id: Callable[[], int],
+) -> None:
+    events.record(
+        connection,
+        [
+            events.row(
+                next_id(),
+                device_id,
+                EventKind.MESSAGE_PROGRESS,
+                message_id,
+                at,
+                status=status,
+                delivered_at=delivered_at,
+                read_at=read_at,
+                deleted_at=deleted_at,
+            )
+            for message_id, device_id, delivered_at, read_at, deleted_at in moved
+        ],
     )

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Connection, Table, select, update
+from sqlalchemy import Column, ColumnElement, Connection, Row, Table, select, update
 
 
 @dataclass(frozen=True)
@@ -65,28 +65,58 @@ def claim(
     extra: dict[str, Any] | None = None,
     where: ColumnElement[bool] | None = None,
 ) -> list[Any]:
-    """Lease up to `limit` due rows of `queue`, oldest first; returns their keys.
+    """Lease up to `limit` due rows of `queue`, the oldest first; returns their keys in
+    key order.
 
     `extra` sets further columns with the lease; `where` narrows the claim to part of
     the queue (one webhook host's deliveries, say).
     """
+    statement = _claim(queue, now, lease_ms, limit, token, extra, where, ())
+    return sorted(connection.scalars(statement))
+
+
+def claim_rows(
+    connection: Connection,
+    queue: Queue,
+    columns: Sequence[Column[Any]],
+    *,
+    now: int,
+    lease_ms: int,
+    limit: int,
+    token: int | None = None,
+) -> list[Row[Any]]:
+    """As `claim`, returning `columns` of each claimed row as the claim left it, in no
+    particular order."""
+    statement = _claim(queue, now, lease_ms, limit, token, None, None, columns)
+    return list(connection.execute(statement))
+
+
+def _claim(
+    queue: Queue,
+    now: int,
+    lease_ms: int,
+    limit: int,
+    token: int | None,
+    extra: dict[str, Any] | None,
+    where: ColumnElement[bool] | None,
+    columns: Sequence[Column[Any]],
+) -> Any:
+    # One statement: the rows are picked (skipping those another worker is locking) and
+    # leased together, so a claim costs the writer a single round trip.
     free = queue.lease_until.is_(None) | (queue.lease_until < now)
     conditions = [queue.due(now), free] if where is None else [queue.due(now), free, where]
-    keys = list(
-        connection.scalars(
-            select(queue.key)
-            .where(*conditions)
-            .order_by(*queue.order)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+    picked = (
+        select(queue.key)
+        .where(*conditions)
+        .order_by(*queue.order)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
-    if keys:
-        values: dict[str, Any] = {"lease_until": now + lease_ms, **queue.on_claim, **(extra or {})}
-        if queue.token is not None:
-            values[queue.token.name] = token
-        connection.execute(update(queue.table).where(queue.key.in_(keys)).values(values))
-    return keys
+    values: dict[str, Any] = {"lease_until": now + lease_ms, **queue.on_claim, **(extra or {})}
+    if queue.token is not None:
+        values[queue.token.name] = token
+    returning = columns or (queue.key,)
+    return update(queue.table).where(queue.key.in_(picked)).values(values).returning(*returning)
 
 
 def release_leases(connection: Connection) -> None:
