@@ -16,6 +16,7 @@ import pytest
 from conftest import Landline
 from smsc_fixtures import SmscThread, smsc_running, start_smpp_landline, wait_for
 from sqlalchemy import select
+from watched_lines import add_watched_line
 
 from landline.carriers.smpp.pdus import Status, SubmitSm
 from landline.carriers.smpp.smsc import Behaviour, ReceiptPlan, SmscConfig
@@ -87,7 +88,7 @@ def inbound_bodies(server: Landline, session: str) -> list[str]:
 def test_a_text_reaches_the_smsc_and_its_receipt_delivers_it(
     server: Landline, smsc: SmscThread
 ) -> None:
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     message_id = send(server, session, "Hello from Landline")
     wait_status(server, session, message_id, 6)
     [submit] = submits_to(smsc)
@@ -107,7 +108,7 @@ def test_a_text_reaches_the_smsc_and_its_receipt_delivers_it(
 def test_long_and_non_latin_texts_go_in_parts_and_deliver_when_every_part_does(
     server: Landline, smsc: SmscThread
 ) -> None:
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     smsc.call(
         lambda: smsc.smsc.by_destination.update(
             {HANDSET.lstrip("+"): Behaviour.accept(ReceiptPlan(held=True))}
@@ -147,7 +148,7 @@ def test_long_and_non_latin_texts_go_in_parts_and_deliver_when_every_part_does(
 
 
 def test_a_failed_part_fails_the_text(server: Landline, smsc: SmscThread) -> None:
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     smsc.call(
         lambda: smsc.smsc.script(
             Behaviour.accept(), Behaviour.accept(ReceiptPlan(stat="UNDELIV", err="001"))
@@ -162,7 +163,7 @@ def test_a_failed_part_fails_the_text(server: Landline, smsc: SmscThread) -> Non
 def test_a_permanent_error_ends_the_text_with_5_and_keeps_the_smpp_status(
     server: Landline, smsc: SmscThread, db_url: str, tmp_path: Path
 ) -> None:
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     smsc.call(lambda: smsc.smsc.script(Behaviour.reject(Status.RINVDSTADR)))
     message_id = send(server, session, "to nowhere")
     wait_status(server, session, message_id, 5)
@@ -197,7 +198,7 @@ def test_a_permanent_error_ends_the_text_with_5_and_keeps_the_smpp_status(
 def test_throttling_slows_down_and_the_text_still_goes_once(
     server: Landline, smsc: SmscThread
 ) -> None:
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     smsc.call(
         lambda: smsc.smsc.script(Behaviour.throttle(), Behaviour.queue_full(), Behaviour.accept())
     )
@@ -218,7 +219,7 @@ def test_receipts_before_the_submit_answer_twice_and_in_other_id_forms(
             db_url, tmp_path, smsc, {"ids": "hex", "receipt_ids": "decimal"}
         )
         try:
-            _, session = server.add_line(LINE)
+            _, session = add_watched_line(server, LINE)
             smsc.call(
                 lambda: smsc.smsc.script(
                     Behaviour.accept(ReceiptPlan(before_resp=True, copies=2), resp_delay=0.3),
@@ -244,7 +245,7 @@ def test_a_late_receipt_after_a_restart_finds_its_text(
 ) -> None:
     smsc.call(lambda: setattr(smsc.smsc, "default", Behaviour.accept(ReceiptPlan(held=True))))
     server = start_smpp_landline(db_url, tmp_path, smsc)
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     message_id = send(server, session, "see you tomorrow")
     wait_status(server, session, message_id, 1)
     server.stop()
@@ -257,7 +258,7 @@ def test_a_late_receipt_after_a_restart_finds_its_text(
 
 
 def test_a_handset_reply_arrives_with_its_receive_event(server: Landline, smsc: SmscThread) -> None:
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     wait_for(lambda: smsc.call(lambda: len(smsc.smsc.esmes)) == 1, what="a bind")
     statuses = smsc.run(
         lambda: smsc.smsc.send_text(HANDSET.lstrip("+"), "12065550123", "On my way")
@@ -274,7 +275,7 @@ def test_a_handset_reply_arrives_with_its_receive_event(server: Landline, smsc: 
 def test_split_inbound_texts_come_back_whole_in_any_order(
     server: Landline, smsc: SmscThread, split: str
 ) -> None:
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     text = "Grüße aus Köln, Καλημέρα, Привет! " * 6  # four UCS-2 parts
     order = [3, 1, 4, 2] if split != "payload" else None
     smsc.run(
@@ -295,14 +296,14 @@ def test_split_inbound_texts_come_back_whole_in_any_order(
 def test_inbound_texts_in_each_data_coding(
     server: Landline, smsc: SmscThread, coding: segments.Coding
 ) -> None:
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     text = "Café à 3 heures? £5"
     smsc.run(lambda: smsc.smsc.send_text(HANDSET.lstrip("+"), "12065550123", text, coding=coding))
     assert wait_for(lambda: inbound_bodies(server, session)) == [text]
 
 
 def test_stop_by_smpp_opts_out_and_is_answered(server: Landline, smsc: SmscThread) -> None:
-    _, session = server.add_line(LINE)
+    _, session = add_watched_line(server, LINE)
     smsc.run(lambda: smsc.smsc.send_text(HANDSET.lstrip("+"), "12065550123", "STOP"))
     wait_for(lambda: len(submits_to(smsc)) == 1, what="the STOP confirmation")
     [confirmation] = submits_to(smsc)
@@ -325,7 +326,7 @@ def test_a_part_whose_siblings_never_come_is_stored_after_the_timeout(
     clock = ManualClock()
     server = start_smpp_landline(db_url, tmp_path, smsc, {"reassembly": 60}, clock=clock)
     try:
-        _, session = server.add_line(LINE)
+        _, session = add_watched_line(server, LINE)
         text = "Part of this text is lost on the way, " * 5  # two GSM parts
         first, second = _parts(text)
         assert smsc.run(lambda: smsc.smsc.deliver(first)) == Status.ROK
@@ -348,7 +349,7 @@ def test_parts_received_before_a_restart_complete_their_text_after_it(
     text = "This long text spans a restart of the server that receives it. " * 5
     first, second, third = _parts(text)
     try:
-        _, session = server.add_line(LINE)
+        _, session = add_watched_line(server, LINE)
         for part in (third, first):
             assert smsc.run(lambda p=part: smsc.smsc.deliver(p)) == Status.ROK  # type: ignore[misc]
     finally:

@@ -14,6 +14,7 @@ from smsc_fixtures import SmscThread, smpp_url, smsc_running, start_smpp_landlin
 from sqlalchemy import func, select
 from test_smpp_connector import message, send, status_of, submits_to, wait_status
 from test_smsc_simulator import _self_signed
+from watched_lines import add_watched_line
 
 from landline.carriers.smpp.pdus import SubmitSm
 from landline.carriers.smpp.smsc import Behaviour, SmscConfig
@@ -79,7 +80,7 @@ def test_a_link_dropped_mid_burst_loses_nothing_and_sends_nothing_twice_per_link
         smsc.call(lambda: smsc.smsc.script(*[Behaviour.accept()] * 39, Behaviour.drop_link()))
         server = start_smpp_landline(db_url, tmp_path, smsc, {"window": 10})
         try:
-            _, session = server.add_line(LINE)
+            _, session = add_watched_line(server, LINE)
             ids = burst(server, session, 10)
             wait_for(lambda: all_final(server, ids), timeout=60, what="every text to end")
             statuses = server.store.read_sync(
@@ -102,7 +103,7 @@ def test_an_unanswered_submit_reconnects_and_goes_again(db_url: str, tmp_path: P
         smsc.call(lambda: smsc.smsc.script(Behaviour.no_answer()))
         server = start_smpp_landline(db_url, tmp_path, smsc, {"timeout": 0.3})
         try:
-            _, session = server.add_line(LINE)
+            _, session = add_watched_line(server, LINE)
             message_id = send(server, session, "anyone there?")
             wait_status(server, session, message_id, 6)
             assert len(submits_to(smsc)) == 2
@@ -119,7 +120,7 @@ def test_a_submit_never_answered_is_failed_after_a_few_attempts(
         smsc.call(lambda: setattr(smsc.smsc, "default", Behaviour.no_answer()))
         server = start_smpp_landline(db_url, tmp_path, smsc, {"timeout": 0.2})
         try:
-            _, session = server.add_line(LINE)
+            _, session = add_watched_line(server, LINE)
             message_id = send(server, session, "into the void")
             wait_status(server, session, message_id, 5)
             assert len(submits_to(smsc)) == 3
@@ -131,7 +132,7 @@ def test_a_refused_bind_is_tried_again_until_it_succeeds(db_url: str, tmp_path: 
     with smsc_running(SmscConfig(accounts={"landline": "changed"})) as smsc:
         server = start_smpp_landline(db_url, tmp_path, smsc)
         try:
-            _, session = server.add_line(LINE)
+            _, session = add_watched_line(server, LINE)
             message_id = send(server, session, "waiting for the bind")
             wait_for(lambda: smsc.call(lambda: len(smsc.smsc.received)) >= 2, what="binds")
             assert status_of(server, session, message_id) == 2
@@ -146,7 +147,7 @@ def test_a_transmitter_and_receiver_pair(db_url: str, tmp_path: Path) -> None:
     with smsc_running() as smsc:
         server = start_smpp_landline(db_url, tmp_path, smsc, {"bind": "tx+rx", "binds": 2})
         try:
-            _, session = server.add_line(LINE)
+            _, session = add_watched_line(server, LINE)
             wait_for(lambda: smsc.call(lambda: len(smsc.smsc.esmes)) == 4, what="four binds")
             modes = smsc.call(lambda: sorted(e.mode.name for e in smsc.smsc.esmes))
             assert modes == ["RECEIVER", "RECEIVER", "TRANSMITTER", "TRANSMITTER"]
@@ -177,7 +178,7 @@ def test_smpp_over_tls(db_url: str, tmp_path: Path) -> None:
         url = url.replace("127.0.0.1", "localhost")
         server = start_landline(db_url, tmp_path, routes="+1=smpp:main", smpp={"main": url})
         try:
-            _, session = server.add_line(LINE)
+            _, session = add_watched_line(server, LINE)
             message_id = send(server, session, "over TLS")
             wait_status(server, session, message_id, 6)
             assert message(server, session, message_id)["statusCode"] == 6
@@ -193,7 +194,7 @@ def test_the_window_and_the_rate_limit_hold_the_sender_back(tmp_path: Path) -> N
         smsc.call(lambda: setattr(smsc.smsc, "default", Behaviour.accept(resp_delay=0.5)))
         server = start_smpp_landline(url, tmp_path, smsc, {"window": 3})
         try:
-            _, session = server.add_line(LINE)
+            _, session = add_watched_line(server, LINE)
             ids = burst(server, session, 1, per_request=6)
             wait_for(lambda: all_final(server, ids), what="the burst")
             times = smsc.call(
@@ -207,7 +208,7 @@ def test_the_window_and_the_rate_limit_hold_the_sender_back(tmp_path: Path) -> N
     with smsc_running() as smsc:
         server = start_smpp_landline(url2, tmp_path / "mps", smsc, {"mps": 20})
         try:
-            _, session = server.add_line(LINE)
+            _, session = add_watched_line(server, LINE)
             ids = burst(server, session, 1, per_request=10)
             wait_for(lambda: all_final(server, ids), what="the burst")
             times = smsc.call(
@@ -231,7 +232,7 @@ def test_an_smsc_slower_than_the_lease_still_gets_each_text_once(tmp_path: Path)
         first = start_smpp_landline(url, tmp_path / "a", smsc, params, lease_seconds=1)
         second = start_smpp_landline(url, tmp_path / "b", smsc, params, lease_seconds=1)
         try:
-            _, session = first.add_line(LINE)
+            _, session = add_watched_line(first, LINE)
             ids = burst(first, session, 2, per_request=5)
             wait_for(lambda: all_final(second, ids), timeout=60, what="every text to end")
             assert set(final_events(first, ids).values()) == {1}

@@ -7,11 +7,12 @@ fails (core.receipts decides what one receipt says; this module adds up the part
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, select, tuple_, update
+from sqlalchemy import Connection, and_, delete, select, text, tuple_, update
 
 from landline.carriers.base import Receipt
 from landline.store.schema import smpp_early_receipts, smpp_parts, smpp_submits
@@ -61,6 +62,7 @@ def record_parts(
     first. Returns the texts that receipts have now settled."""
     if not records:
         return []
+    _one_at_a_time(connection, connector)
     connection.execute(
         insert_or_ignore(connection, smpp_submits),
         [
@@ -102,6 +104,7 @@ def apply_receipts(
     Returns, for each text this settles, its Receipt (delivered only once every part is)."""
     if not reports:
         return []
+    _one_at_a_time(connection, connector)
     keys = sorted({r.smsc_id for r in reports})
     known: dict[str, list[Any]] = {}
     for start in range(0, len(keys), 500):
@@ -151,6 +154,17 @@ def apply_receipts(
             ],
         )
     return _settled(connection, sorted(touched), now)
+
+
+def _one_at_a_time(connection: Connection, connector: str) -> None:
+    """Take the connector's lock until the transaction ends (PostgreSQL; SQLite has one
+    writer). Recording parts and applying receipts each read what the other writes: run
+    side by side (several writer threads or processes), a receipt could find no part
+    and be kept as early while the part found no early receipt, and both would wait
+    for ever."""
+    if connection.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(connector.encode(), digest_size=8).digest(), "big")
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key - (1 << 63)})
 
 
 def _settled(connection: Connection, message_ids: list[int], now: int) -> list[Receipt]:
