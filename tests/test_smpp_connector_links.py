@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from conftest import Landline, start_landline
+from cryptography.fernet import Fernet
 from smsc_fixtures import SmscThread, smpp_url, smsc_running, start_smpp_landline, wait_for
 from sqlalchemy import func, select
 from test_smpp_connector import message, send, status_of, submits_to, wait_status
@@ -229,8 +230,10 @@ def test_an_smsc_slower_than_the_lease_still_gets_each_text_once(tmp_path: Path)
     with postgres_schema() as (_, url), smsc_running() as smsc:
         smsc.call(lambda: setattr(smsc.smsc, "default", Behaviour.accept(resp_delay=2.5)))
         params = {"timeout": 5}
-        first = start_smpp_landline(url, tmp_path / "a", smsc, params, lease_seconds=1)
-        second = start_smpp_landline(url, tmp_path / "b", smsc, params, lease_seconds=1)
+        # Machines sharing a store share the key that seals webhook secrets.
+        shared = {"lease_seconds": 1, "secret_key": Fernet.generate_key().decode()}
+        first = start_smpp_landline(url, tmp_path / "a", smsc, params, **shared)
+        second = start_smpp_landline(url, tmp_path / "b", smsc, params, **shared)
         try:
             _, session = add_watched_line(first, LINE)
             ids = burst(first, session, 2, per_request=5)
