@@ -6,7 +6,7 @@ import fcntl
 import logging
 import ssl
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from aiohttp.abc import AbstractResolver
 
@@ -22,6 +22,7 @@ from landline.carriers.smpp.connector import SmppConnector
 from landline.core import passwords
 from landline.core.address_policy import AddressPolicy
 from landline.core.clock import Clock, SystemClock
+from landline.core.media_links import MediaLinks
 from landline.core.ratelimit import Limits
 from landline.core.routes import RouteTable
 from landline.core.spam import SpamLimits, SpamWatch
@@ -29,6 +30,8 @@ from landline.core.throttle import LoginThrottle
 from landline.dispatch.dispatcher import Dispatcher
 from landline.dispatch.expiry import ReceiptTimeouts
 from landline.dispatch.receiving import CarrierEvents
+from landline.media.backends import build_content_store
+from landline.media.retention import MediaRetention
 from landline.settings import Settings
 from landline.store import delivery_reports, events, work
 from landline.store.access import Store
@@ -108,9 +111,16 @@ class Runtime:
         self.worker_process = WorkerProcess(settings.data_dir) if worker_process else None
         self.webhook_policy = AddressPolicy.from_setting(settings.webhook_allow_nets)
         self.webhook_resolver = resolver
-        self.secret_box = SecretBox(
-            installation_key(settings.secret_key.get_secret_value(), settings.data_dir)
+        secret = installation_key(settings.secret_key.get_secret_value(), settings.data_dir)
+        self.secret_box = SecretBox(secret)
+        self.media = build_content_store(settings)
+        self.media_links = (
+            MediaLinks.derived(secret, settings.public_url) if settings.public_url else None
         )
+        self.media_retention = MediaRetention(
+            self.store, self.clock, self.media, days=settings.media_retention_days
+        )
+        self.carrier_paths = add_upstream(self)
         self.webhooks = WebhookEngine(
             self.store,
             self.clock,
@@ -153,6 +163,11 @@ class Runtime:
             webhook_resolver=self.webhook_resolver,
             secret_box=self.secret_box,
             spam=self.spam,
+            group_max_members=self.settings.group_max_members,
+            media=self.media,
+            media_quota_bytes=self.settings.media_quota_mb * 1024 * 1024,
+            media_links=self.media_links,
+            carrier_paths=self.carrier_paths,
         )
 
     def api(self) -> LandlineApi:
@@ -189,6 +204,7 @@ class Runtime:
         await self.dispatcher.start()
         await self.receipt_timeouts.start()
         await self.webhooks.start()
+        await self.media_retention.start()
         log.info("workers started (node %s)", self.store.node)
 
     async def stop(self) -> None:
@@ -198,11 +214,13 @@ class Runtime:
         # must be closed.
         await self.webhooks.stop()
         if self.workers:
+            await self.media_retention.stop()
             await self.receipt_timeouts.stop()
             await self.dispatcher.stop()
             for connector in self.connectors.values():
                 await connector.stop()
         self.password_pool.close()
+        await self.media.close()
         self.store.close()
         if self._workers_lock is not None:
             self._workers_lock.close()
@@ -225,6 +243,31 @@ class Runtime:
                 "or start this one with --api-only"
             ) from None
         self._workers_lock = handle
+
+
+def add_upstream(runtime: Runtime) -> dict[str, Any]:
+    """The REST provider's connector, when one is configured, and the callback paths
+    the API answers for it."""
+    settings = runtime.settings
+    if not settings.upstream_account_sid:
+        return {}
+    from landline.carriers.http_upstream.callbacks import UpstreamCallbacks
+    from landline.carriers.http_upstream.connector import HttpUpstreamConnector, UpstreamConfig
+
+    if runtime.media_links is None:
+        raise ValueError("an upstream provider needs LANDLINE_PUBLIC_URL, where it calls back")
+    config = UpstreamConfig(
+        account_sid=settings.upstream_account_sid,
+        auth_token=settings.upstream_auth_token.get_secret_value(),
+        base_url=settings.upstream_base_url,
+        public_url=settings.public_url,
+    )
+    connector = HttpUpstreamConnector(config, runtime.clock, runtime.media_links)
+    runtime.connectors[connector.name] = connector
+    callbacks = UpstreamCallbacks(
+        config, connector.name, runtime.carrier_events, runtime.media, runtime.clock
+    )
+    return callbacks.paths()
 
 
 def _nothing() -> None:

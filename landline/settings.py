@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from landline.core import throttle
+from landline.core import groups, throttle
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     # Requests a second one line may make through one API process, as a burst of the
     # same size that refills at this rate; over it, HTTP 429. 0 means no limit.
     rate_limit: float = Field(default=0, ge=0)
+    # Members one group may hold; a send to a group is bounded by it (core/groups.py).
+    group_max_members: int = Field(default=groups.DEFAULT_MAX_MEMBERS, ge=1, le=100_000)
     # user/login: failed logins a user name, and a client address, may make in a window
     # that opens at its first failure; past that, HTTP 429 until the window closes
     # (core/throttle.py). Counted per API process, in at most login_throttle_keys user
@@ -92,6 +94,16 @@ class Settings(BaseSettings):
     media_s3_prefix: str = ""
     # Hosted content older than this many days is removed; 0 keeps it for ever.
     media_retention_days: int = Field(default=0, ge=0)
+    # Hosted content one line may keep, in MB (uploads past it are refused); 0: no limit.
+    media_quota_mb: int = Field(default=1024, ge=0)
+    # The address carriers reach this server at (https://texts.example.com): where a REST
+    # provider fetches an MMS's parts (signed links) and sends its callbacks.
+    public_url: str = ""
+    # A REST messaging provider that speaks Twilio's Messages API (Twilio, SignalWire,
+    # ...), as the connector `twilio` (route e.g. `mms:+1=twilio`). Empty sid: none.
+    upstream_account_sid: str = ""
+    upstream_auth_token: SecretStr = SecretStr("")
+    upstream_base_url: str = "https://api.twilio.com"
     # What one client may hold of the HTTP server. Unfinished headers are buffered, so
     # both their size and the time they take are bounded; over the size or count, 431.
     # Request line and headers together:
@@ -189,6 +201,15 @@ class Settings(BaseSettings):
     def _media_s3_bucket(self) -> Settings:
         if self.media_backend == "s3" and not self.media_s3_bucket:
             raise ValueError("media_backend s3 needs media_s3_bucket")
+        return self
+
+    @model_validator(mode="after")
+    def _upstream_needs_public_url(self) -> Settings:
+        if self.upstream_account_sid and not self.public_url.startswith(("https://", "http://")):
+            raise ValueError(
+                "upstream_account_sid needs public_url (http:// or https://), the address "
+                "the provider calls back and fetches media from"
+            )
         return self
 
     def sqlite_path(self) -> Path:

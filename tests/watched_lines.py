@@ -19,6 +19,12 @@ RECEIVER = "https://receiver.invalid/hook"
 def add_watched_line(server: Landline, number: str) -> tuple[int, str]:
     """`server.add_line`, with a webhook for every event of the line."""
     device_id, session = server.add_line(number)
+    watch_every_event(server, device_id)
+    return device_id, session
+
+
+def watch_every_event(server: Landline, device_id: int) -> None:
+    """Subscribe the line `device_id` to every event, so its events are kept."""
     now = server.clock.now_ms()
 
     def subscribe(connection: object) -> None:
@@ -37,4 +43,3 @@ def add_watched_line(server: Landline, number: str) -> tuple[int, str]:
                 )
 
     server.store.write_sync(subscribe)
-    return device_id, session

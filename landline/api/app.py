@@ -16,13 +16,30 @@ from typing import Any
 import orjson
 
 from landline import metrics
-from landline.api import contact, conversation, forms, message, openapi, user, webhook
+from landline.api import (
+    contact,
+    conversation,
+    forms,
+    group,
+    hosted,
+    media_openapi,
+    message,
+    messaging,
+    openapi,
+    password,
+    profile,
+    user,
+    webhook,
+)
 from landline.api.clients import client_address
 from landline.api.context import Call, Services
 from landline.api.endpoints import Endpoint
 from landline.api.envelope import JSON_TYPE, TOO_LARGE_PAGE, ApiError, error_body
 from landline.api.fields import parse_args
+from landline.api.glued import unglue_session
 from landline.api.params import BadParam, Params
+from landline.api.raw import RawHandler, RawRequest
+from landline.core.media_links import PATH_PREFIX as MEDIA_LINK_PREFIX
 from landline.core.status import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -33,8 +50,17 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 ENDPOINTS: dict[str, Endpoint] = {
     endpoint.path: endpoint
-    for module in (user, message, conversation, contact, webhook)
+    for module in (user, profile, password, message, conversation, contact, group, webhook, hosted)
     for endpoint in module.ENDPOINTS
+}
+# Paths match case-insensitively, so they are looked up in lower case (group/addMember,
+# messageAttachment/list).
+_BY_KEY: dict[str, Endpoint] = {path.lower(): endpoint for path, endpoint in ENDPOINTS.items()}
+# Calls that read files or answer raw bytes (api/raw.py), by lowered path.
+RAW_ENDPOINTS: dict[str, RawHandler] = {
+    messaging.PATH: messaging.handle,
+    hosted.GET_PATH: hosted.get,
+    hosted.SAVE_PATH: hosted.save,
 }
 # Old clients put the API under a version prefix.
 PATH_PREFIXES = ("/api/v1/", "/v1/")
@@ -70,7 +96,9 @@ class LandlineApi:
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
         self._max_body = max_body_bytes
-        self._openapi = orjson.dumps(openapi.document(ENDPOINTS.values()))
+        described = openapi.document(ENDPOINTS.values())
+        described["paths"].update(media_openapi.paths())
+        self._openapi = orjson.dumps(described)
         self._metrics = metrics.registry(metrics_collector)
         self._counts = metrics.RequestCounts()
         self._flusher: asyncio.Task[None] | None = None
@@ -91,7 +119,7 @@ class LandlineApi:
         clock = time.perf_counter()
         key = endpoint_key(scope["path"])
         # Counted per known path only, so the metrics' labels stay a short list.
-        label = key if key in ENDPOINTS or key in OWN_PATHS else "unknown"
+        label = key if key in _BY_KEY or key in RAW_ENDPOINTS or key in OWN_PATHS else "unknown"
         result = "-855"
         try:
             result = await self._http(key, scope, receive, tracked)
@@ -122,7 +150,15 @@ class LandlineApi:
             )
             await _respond(send, 200, page, metrics.CONTENT_TYPE.encode())
             return "ok"
-        endpoint = ENDPOINTS.get(key)
+        raw = self._raw_handler(key)
+        if raw is not None:
+            body = await _read_body(scope, receive, self._max_body)
+            if body is None:
+                await _respond(send, 413, TOO_LARGE_PAGE, b"text/html")
+                return "413"
+            client = client_address(scope, self.services.trusted_proxies)
+            return await raw(RawRequest(scope, body, self.services, client), send)
+        endpoint = _BY_KEY.get(key)
         if endpoint is None and key != "noop":
             await _respond(
                 send,
@@ -151,6 +187,11 @@ class LandlineApi:
             return str(int(exc.code))
         await _respond(send, 200, orjson.dumps(answer))
         return "ok"
+
+    def _raw_handler(self, key: str) -> RawHandler | None:
+        if key.startswith(MEDIA_LINK_PREFIX):
+            return hosted.linked
+        return RAW_ENDPOINTS.get(key) or self.services.carrier_paths.get(key)
 
     async def _call(self, endpoint: Endpoint, call: Call) -> Any:
         if endpoint.session:
@@ -233,7 +274,7 @@ def _params(scope: Scope, body: bytes) -> Params:
         else:
             # Form bodies, and clients that send one with no content type at all.
             pairs.extend(forms.urlencoded(body))
-    return Params(pairs)
+    return Params(unglue_session(pairs))
 
 
 async def _respond(

@@ -6,6 +6,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp.abc import AbstractResolver
 
@@ -13,15 +14,17 @@ from landline.api.clients import Network
 from landline.api.envelope import ApiError, invalid_session
 from landline.api.hashing import HashingPool
 from landline.api.params import Params
-from landline.core import acl, sessions
+from landline.core import acl, groups, sessions
 from landline.core.address_policy import AddressPolicy
 from landline.core.clock import Clock
 from landline.core.lines import LineState
+from landline.core.media_links import MediaLinks
 from landline.core.ratelimit import Limits
 from landline.core.routes import RouteTable
 from landline.core.spam import SpamWatch
 from landline.core.status import ErrorCode
 from landline.core.throttle import LoginThrottle
+from landline.media.storage import ContentStore
 from landline.store import lines
 from landline.store.access import Store
 from landline.store.lines import Line
@@ -98,6 +101,17 @@ class Services:
     secret_box: SecretBox = field(default_factory=SecretBox.ephemeral)
     # Automatic spam protection: what lines send, counted in this process (core/spam.py).
     spam: SpamWatch | None = None
+    # Members one group may hold (LANDLINE_GROUP_MAX_MEMBERS).
+    group_max_members: int = groups.DEFAULT_MAX_MEMBERS
+    # Where MMS content is kept (media/backends.py); None: this server takes no MMS.
+    media: ContentStore | None = None
+    # Bytes of hosted content one line may keep; 0: no limit.
+    media_quota_bytes: int = 0
+    # Signed links to content, for carriers that fetch it (None: no public URL set).
+    media_links: MediaLinks | None = None
+    # Paths a connector answers itself (a REST provider's callbacks), by their key
+    # ("carrier/<name>/<what>"); see api/raw.py.
+    carrier_paths: dict[str, Any] = field(default_factory=dict)
 
 
 class Call:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol, TypeVar
 
-from landline.api.params import BadParam, Params, listed, shown
+from landline.api.params import ABSENT_WORDS, BadParam, Params, listed, shown
 from landline.api.shapes import DIGITS_PATTERN
 from landline.core import numbers, times
 
@@ -140,6 +140,26 @@ class Text:
         if self.min_chars:
             found["minLength"] = self.min_chars
         return found
+
+
+@dataclass(frozen=True)
+class Editable:
+    """A saved text field: trimmed; an empty value is a value (it clears the field), while
+    `null`, `none` and `undefined` are taken as absent, as clients write a missing one."""
+
+    max_chars: int = 255
+
+    def parse(self, params: Params, name: str, names: tuple[str, ...]) -> str | None:
+        raw = params.text(*names)
+        if raw is None or (raw.strip() and raw.strip().lower() in ABSENT_WORDS):
+            return None
+        value = raw.strip()
+        if len(value) > self.max_chars:
+            raise BadParam(f"{name} is longer than {self.max_chars} characters")
+        return value
+
+    def schema(self) -> Schema:
+        return {"type": "string", "maxLength": self.max_chars}
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -9,12 +10,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from landline.api import render
+from landline.api import recipients, render
 from landline.api.context import Call
 from landline.api.endpoints import Endpoint
 from landline.api.envelope import ApiError, bad_arguments, not_found
-from landline.api.fields import Body, Id, Ids, Instant, Integer, Numbers, param
+from landline.api.fields import Body, Id, Ids, Instant, Integer, Text, param
 from landline.api.params import listed
+from landline.api.recipients import Recipients
 from landline.api.shapes import (
     CanceledList,
     Message,
@@ -24,7 +26,7 @@ from landline.api.shapes import (
     SendToken,
     TrueAnswer,
 )
-from landline.core import outbound, times
+from landline.core import outbound, signatures, times
 from landline.core.lines import LineState
 from landline.core.status import ErrorCode, describe
 from landline.store import line_flags, messages, sends
@@ -62,13 +64,14 @@ class Page:
 
 @dataclass(frozen=True)
 class SendArgs:
-    contacts: list[str] = param(
-        Numbers(MAX_CONTACT_ENTRIES),
+    contacts: list[str] | None = param(
+        Recipients(MAX_CONTACT_ENTRIES),
         f"1 to {outbound.MAX_RECIPIENTS} distinct numbers (duplicates are merged): repeated, "
         "comma-joined or `[a, b]`; 10 digits means +1, otherwise E.164; `ptn:/` prefix and "
-        "punctuation allowed.",
+        "punctuation allowed. Group addresses (`group:/<id>`) send to every member: then "
+        "the send may reach up to the group size limit (LANDLINE_GROUP_MAX_MEMBERS, default "
+        "1,000) in all. Required unless contactId is given.",
         aliases=("contact", "destinationAddress", "to"),
-        required=True,
     )
     body: str = param(
         Body(outbound.MAX_BODY_BYTES),
@@ -80,21 +83,34 @@ class SendArgs:
         "Send later: epoch milliseconds (13 digits) or ISO 8601 with an offset; at most "
         f"{times.SCHEDULE_PAST_TOLERANCE_MS // 1000} s in the past and a year ahead.",
     )
+    contactId: list[int] | None = param(
+        Ids(outbound.MAX_RECIPIENTS),
+        "Saved contacts to send to, by id (besides contacts).",
+        aliases=("contactIds",),
+    )
+    fromName: str | None = param(
+        Text(255), "Accepted for old clients and ignored: texts show the line's number."
+    )
+    advertisement: str | None = param(
+        Text(1000), "Accepted for old clients and ignored: nothing is added to the text."
+    )
 
 
 async def send(call: Call, args: SendArgs) -> SendAnswer:
     line = call.line
     now = call.now()
     scheduled_at = _check_schedule(args.scheduledDate, now)
+    wanted = await recipients.resolve(call, args.contacts, args.contactId)
     try:
         plan = outbound.plan_send(
             device_id=line.device_id,
             line_number=line.number,
-            numbers=args.contacts,
-            body=args.body,
+            numbers=wanted.numbers,
+            body=signatures.signed(args.body, line.signature),
             now=now,
             scheduled_at=scheduled_at,
             next_id=call.store.ids.next_id,
+            max_recipients=wanted.limit,
         )
     except outbound.InvalidSend as exc:
         raise bad_arguments(str(exc)) from exc
@@ -103,22 +119,37 @@ async def send(call: Call, args: SendArgs) -> SendAnswer:
         raise ApiError(
             ErrorCode.SPAM_PROTECTION, "Spam protection: this line is flagged; contact the operator"
         )
-    unroutable = [n for n in args.contacts if call.services.routes.connector_for(n) is None]
+    unroutable = [n for n in wanted.numbers if call.services.routes.connector_for(n) is None]
     if unroutable:
         raise ApiError(
             ErrorCode.UNABLE_TO_DETERMINE_CARRIER,
             "Unable to determine carrier for " + listed(unroutable),
         )
     await _watch_for_spam(call, plan)
-    outcome = await call.store.write_merged(sends.record_sends, plan)
-    if scheduled_at is None:
-        call.services.notify_outbound()
+    opted_out: set[str] = set()
+    blocked: set[str] = set()
+    # A group send is stored a batch at a time: each batch is one short job of the
+    # writer, merged with whatever other lines' sends are queued beside it; and the
+    # batches fall due one after another (core/outbound.py).
+    loop = asyncio.get_running_loop()
+    for part in outbound.split(plan):
+        if scheduled_at is None:
+            # A batch stored late is due no earlier than it is stored: texts other lines
+            # sent meanwhile are due first.
+            part = outbound.no_earlier_than(part, call.now())
+        outcome = await call.store.write_merged(sends.record_sends, part)
+        opted_out |= outcome.opted_out
+        blocked |= outcome.blocked
+        if scheduled_at is None:
+            # Wake this process's dispatcher when the batch is due, not a poll later.
+            wait_ms = max(0, part.available_at - call.now())
+            loop.call_later(wait_ms / 1000, call.services.notify_outbound)
     return {
         "success": True,
         "response": {
             "fingerprint": plan.fingerprint,
             "root": str(plan.root_id),
-            "tokens": [_token(m, line, m.number in outcome.opted_out) for m in plan.messages],
+            "tokens": [_token(m, line, opted_out, blocked) for m in plan.messages],
         },
     }
 
@@ -149,16 +180,21 @@ async def _watch_for_spam(call: Call, plan: outbound.SendPlan) -> None:
     )
 
 
-def _token(m: outbound.PlannedMessage, line: Line, opted_out: bool) -> SendToken:
+def _token(
+    m: outbound.PlannedMessage, line: Line, opted_out: set[str], blocked: set[str]
+) -> SendToken:
     token: SendToken = {
         "message": str(m.message_id),
         "fingerprint": m.fingerprint,
         "device": line.device_id,
         "contact": m.contact_id,
     }
-    if opted_out:
+    if m.number in opted_out:
         token["code"] = -1234
         token["desc"] = describe(ErrorCode.RECIPIENT_SENT_STOP) + "; they must text UNSTOP first"
+    elif m.number in blocked:
+        token["code"] = -1235
+        token["desc"] = describe(ErrorCode.RECIPIENT_BLOCKED) + "; unblock it to text it"
     return token
 
 
@@ -283,10 +319,15 @@ ENDPOINTS = (
         SendArgs,
         SendAnswer,
         "message",
-        "Send a text to 1 to 15 numbers",
-        errors="-703 naming a missing or invalid parameter (the bad numbers are listed); "
-        "-124 when a valid number has no carrier route; -801 when the line is flagged for "
-        "spam. A recipient who opted out is not an error: see SendToken.",
+        "Send a text to 1 to 15 numbers, saved contacts or groups",
+        description="The line's signature, if it has one, is appended after a newline "
+        "and counts toward the 250 bytes. A group address sends one text to each member, "
+        "each with its own token, message and conversation.",
+        errors="-703 naming a missing or invalid parameter (the bad numbers are listed), "
+        "a body that passes 250 bytes with the line's signature, or a contact id or group "
+        "that is not the line's; -124 when a valid number has no carrier route; -801 when "
+        "the line is flagged for spam. A recipient who opted out or whom the line blocked "
+        "is not an error: see SendToken.",
     ),
     Endpoint(
         "message/list",

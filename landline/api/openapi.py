@@ -284,10 +284,11 @@ def document(endpoints: Iterable[Endpoint]) -> dict[str, Any]:
             {"url": "/api/v1", "description": "The same API, as old Java clients address it"},
         ],
         "tags": [
-            {"name": "user", "description": "Sessions"},
+            {"name": "user", "description": "Sessions, the signed-in user, the signature"},
             {"name": "message", "description": "Texts"},
             {"name": "conversation", "description": "Texts grouped by the numbers in them"},
             {"name": "contact", "description": "The line's address book"},
+            {"name": "group", "description": "Named lists of the line's contacts"},
             {
                 "name": "webhook",
                 "description": "Deliveries of events to the line's URLs, signed (Standard "

@@ -7,14 +7,24 @@ from typing import Any, Literal
 
 from sqlalchemy import Row
 
-from landline.api.shapes import Contact, Conversation, Message, MessagePayload, OptOutPayload
-from landline.core import numbers, segments, times
+from landline.api.shapes import (
+    Contact,
+    Conversation,
+    Group,
+    GroupView,
+    Message,
+    MessagePayload,
+    OptOutPayload,
+    UserInfo,
+)
+from landline.core import groups, numbers, segments, times
 from landline.core.directions import Direction
 from landline.core.status import describe, is_final, lifecycle
 from landline.store.lines import Line
 
-# The simulated and SMPP networks are SMS.
+# The document shows 9 for a text; it never shows an MMS, so 5 is Landline's choice.
 SMS_TRANSPORT = 9
+MMS_TRANSPORT = 5
 
 _TRANSMISSION: dict[int, Literal["QUEUED", "SENT", "DELIVERED", "ERROR"]] = {
     0: "DELIVERED",
@@ -40,7 +50,7 @@ def message_payload(row: Any, timezone: str) -> MessagePayload:
         "body": row.body,
         "bodySize": len(row.body.encode("utf-8")),
         "visible": row.deleted_at is None,
-        "hasAttachment": False,
+        "hasAttachment": bool(getattr(row, "attachments", None)),
         "dateRead": times.render(row.read_at, timezone),
         "bcc": None,
         "finalDestination": destination,
@@ -50,7 +60,9 @@ def message_payload(row: Any, timezone: str) -> MessagePayload:
         "id": row.id,
         "scheduledDate": times.render(row.scheduled_at, timezone),
         "fingerprint": row.fingerprint,
-        "messageTransport": SMS_TRANSPORT,
+        "messageTransport": MMS_TRANSPORT
+        if getattr(row, "transport", None) == "mms"
+        else SMS_TRANSPORT,
         "contactId": row.contact_id,
         "address": numbers.address(row.contact_number),
         # Outbound texts are the line's own, so they count as read.
@@ -156,7 +168,8 @@ def conversation(row: Row[Any], line: Line) -> Conversation:
     }
 
 
-def contact(row: Row[Any], line: Line) -> Contact:
+def contact(row: Row[Any], line: Line, counts: tuple[int, int] = (0, 0)) -> Contact:
+    """A contact; `counts` are the texts it sent the line and the line sent it."""
     tz = line.timezone
     return {
         "id": row.id,
@@ -171,8 +184,74 @@ def contact(row: Row[Any], line: Line) -> Contact:
         "state": row.state or "",
         "zipcode": row.zipcode or "",
         "birthday": row.birthday,
+        "businessName": row.business_name or "",
+        "jobTitle": row.job_title or "",
+        "addressLine1": row.address_line1 or "",
+        "addressLine2": row.address_line2 or "",
+        "country": row.country or "",
+        "custom1": row.custom1 or "",
+        "custom2": row.custom2 or "",
         "optOut": bool(row.opted_out),
+        "blocked": bool(row.blocked),
+        "MOCount": counts[0],
+        "ZOCount": counts[1],
         "deleted": bool(row.deleted),
         "dateCreated": times.render(row.created_at, tz),
         "lastUpdated": times.render(row.updated_at, tz),
     }
+
+
+def user(
+    profile: Row[Any] | None, line: Line, counts: tuple[int, int], operator_id: int = 0
+) -> UserInfo:
+    """The signed-in user (an operator, or the line itself when `operator_id` is 0): its
+    saved profile (None: nothing saved yet) and the line."""
+    tz = line.timezone
+
+    def text(name: str) -> str:
+        return (getattr(profile, name) if profile is not None else None) or ""
+
+    first, last = text("first_name"), text("last_name")
+    return {
+        "id": operator_id or line.device_id,
+        "deviceId": line.device_id,
+        "websiteDeviceId": line.device_id,
+        "address": numbers.address(line.number),
+        "mobileNumber": numbers.display(line.number),
+        "carrier": "Landline",
+        "firstName": first,
+        "lastName": last,
+        "fullName": " ".join(part for part in (first, last) if part),
+        "businessName": text("business_name"),
+        "email": text("email"),
+        "phoneKey": text("phone_key"),
+        "notes": text("notes"),
+        "loc": text("loc"),
+        "zipcode": text("zipcode"),
+        "birthday": text("birthday"),
+        "MOCount": counts[0],
+        "ZOCount": counts[1],
+        "dateCreated": times.render(profile.created_at, tz) if profile is not None else None,
+        "lastUpdated": times.render(profile.updated_at, tz) if profile is not None else None,
+    }
+
+
+def group(row: Row[Any], line: Line) -> Group:
+    tz = line.timezone
+    return {
+        "id": row.id,
+        "address": groups.address(row.id),
+        "name": row.name,
+        "displayName": row.name,
+        "type": row.type,
+        "deviceId": row.device_id,
+        "memberCount": int(row.member_count),
+        "cachedContactsCount": int(row.member_count),
+        "dateCreated": times.render(row.created_at, tz),
+        "lastUpdated": times.render(row.updated_at, tz),
+    }
+
+
+def group_view(row: Row[Any], line: Line) -> GroupView:
+    found = group(row, line)
+    return {**found, "group": found}

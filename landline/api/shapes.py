@@ -75,7 +75,7 @@ class MessagePayload(TypedDict):
     id: Annotated[int, doc("The message id (64-bit; JavaScript clients should read `uuid`).")]
     scheduledDate: Annotated[Timestamp | None, when("When it is or was due to go out")]
     fingerprint: Fingerprint
-    messageTransport: Annotated[int, doc("9: SMS.")]
+    messageTransport: Annotated[int, doc("9: SMS; 5: MMS.")]
     contactId: int
     address: Address
     read: Annotated[bool, doc("Outbound messages count as read.")]
@@ -186,7 +186,17 @@ class Contact(TypedDict):
     state: str
     zipcode: str
     birthday: str | None
+    businessName: str
+    jobTitle: str
+    addressLine1: str
+    addressLine2: str
+    country: str
+    custom1: str
+    custom2: str
     optOut: Annotated[bool, doc("True while the contact has texted STOP (and not UNSTOP).")]
+    blocked: Annotated[bool, doc("True while the line blocks this number (contact/block).")]
+    MOCount: Annotated[int, Meta("Texts the contact sent the line.", minimum=0)]
+    ZOCount: Annotated[int, Meta("Texts the line sent the contact.", minimum=0)]
     deleted: bool
     dateCreated: Annotated[Timestamp, when("When it was created")]
     lastUpdated: Annotated[Timestamp, when("When it last changed")]
@@ -194,13 +204,14 @@ class Contact(TypedDict):
 
 class SendToken(TypedDict):
     """One recipient of a send. `code` and `desc` are there only when the recipient has
-    opted out: the message then ends at once with statusCode -1234."""
+    opted out (the message then ends at once with statusCode -1234) or the line blocked
+    them (-1235)."""
 
     message: Annotated[str, Meta("This recipient's message id.", DIGITS_PATTERN)]
     fingerprint: Fingerprint
     device: Annotated[int, doc("The line's device id.")]
     contact: Annotated[int, doc("The recipient's contact id.")]
-    code: NotRequired[Literal[-1234]]
+    code: NotRequired[Literal[-1234, -1235]]
     desc: NotRequired[str]
 
 
@@ -367,6 +378,100 @@ class ReplayAnswer(TypedDict):
 
     success: Literal[True]
     response: ReplayResult
+
+
+class UserInfo(TypedDict):
+    """The signed-in user: the line, or one of its operators."""
+
+    id: Annotated[int, doc("The user's id: the line's device id, or the operator's id.")]
+    deviceId: Annotated[int, doc("The line's device id.")]
+    websiteDeviceId: Annotated[int, doc("The same as deviceId.")]
+    address: Address
+    mobileNumber: Annotated[Number, doc("The line's number.")]
+    carrier: Annotated[str, doc("Always `Landline`.")]
+    firstName: str
+    lastName: str
+    fullName: Annotated[str, doc("firstName and lastName, joined by a space when both.")]
+    businessName: str
+    email: str
+    phoneKey: str
+    notes: str
+    loc: str
+    zipcode: str
+    birthday: str
+    MOCount: Annotated[int, Meta("Texts the line received.", minimum=0)]
+    ZOCount: Annotated[int, Meta("Texts the line sent.", minimum=0)]
+    dateCreated: Annotated[Timestamp | None, when("When the profile was first saved")]
+    lastUpdated: Annotated[Timestamp | None, when("When the profile last changed")]
+
+
+class UserSettings(TypedDict):
+    signature: Annotated[str, doc("Appended to every text; empty when none.")]
+    timezone: Annotated[str, doc("The line's time zone (IANA name).")]
+    mms: Annotated[bool, doc("True when the line may send MMS.")]
+
+
+class Group(TypedDict):
+    """A named list of the line's contacts; send to it with its address."""
+
+    id: Annotated[int, doc("The group id (64-bit).")]
+    address: Annotated[str, Meta("`group:/<id>`.", pattern="^group:/[0-9]+$")]
+    name: str
+    displayName: Annotated[str, doc("The same as name.")]
+    type: str
+    deviceId: int
+    memberCount: Annotated[int, Meta(minimum=0)]
+    cachedContactsCount: Annotated[int, Meta("The same as memberCount.", minimum=0)]
+    dateCreated: Annotated[Timestamp, when("When it was created")]
+    lastUpdated: Annotated[Timestamp, when("When it or its members last changed")]
+
+
+class GroupView(Group):
+    """A group, and the same again under `group`, where the Java client reads it."""
+
+    group: Group
+
+
+class UserDetail(TypedDict):
+    user: UserInfo
+    settings: UserSettings
+    groups: list[Group]
+
+
+class UserAnswer(TypedDict):
+    """The answer of user/get."""
+
+    success: Literal[True]
+    response: UserDetail
+
+
+class UserSaveAnswer(TypedDict):
+    """The answer of user/save: the user as saved."""
+
+    success: Literal[True]
+    response: UserInfo
+
+
+class SignatureAnswer(TypedDict):
+    """The line's signature; empty when none."""
+
+    success: Literal[True]
+    response: str
+
+
+class PasswordAnswer(TypedDict):
+    """The answer of password/change, in Zipwhip's shape."""
+
+    success: Literal[True]
+    response: Literal[""]
+    sessions: None
+
+
+class GroupAnswer(TypedDict):
+    """One group."""
+
+    success: Literal[True]
+    response: GroupView
 
 
 class Error(TypedDict):

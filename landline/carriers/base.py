@@ -9,6 +9,9 @@ from typing import Protocol
 
 from sqlalchemy import Connection
 
+from landline.core.mms import Part
+from landline.core.routes import Kind
+
 
 @dataclass(frozen=True)
 class Submission:
@@ -18,6 +21,10 @@ class Submission:
     body: str
     # 1 for the first time the text is handed over; more after retries or a crash.
     attempt: int
+    # An MMS and its parts, in order (content in the content store, by key). Only a
+    # connector with `carries_mms = True` is handed one.
+    kind: Kind = Kind.SMS
+    parts: tuple[Part, ...] = ()
 
 
 class SubmitOutcome(Enum):
@@ -57,6 +64,8 @@ class InboundText:
     body: str
     carrier_ref: str
     at: int
+    # An inbound MMS's parts, every one the network sent, already in the content store.
+    parts: tuple[Part, ...] = ()
 
 
 class CarrierSink(Protocol):

@@ -32,7 +32,10 @@ from landline.carriers.base import (
     SubmitResult,
     Submitted,
 )
+from landline.carriers.handset_media import decode_parts, encode_parts
 from landline.core.clock import Clock
+from landline.core.mms import Part
+from landline.core.routes import Kind
 from landline.store import lines
 from landline.store import simulator as network
 from landline.store.access import Store
@@ -68,6 +71,8 @@ def behaviour_for(destination: str, attempt: int) -> Behaviour:
 
 class SimulatorConnector:
     name = NAME
+    # Its handsets take pictures: an MMS gets a receipt like a text.
+    carries_mms = True
 
     def __init__(self, store: Store, clock: Clock, *, receipt_delay_ms: int, poll_ms: int) -> None:
         self._store = store
@@ -128,7 +133,14 @@ class SimulatorConnector:
         )
         if sent:
             texts = [
-                InboundText(r.source, r.destination, r.body, f"sim-in-{r.id}", r.created_at)
+                InboundText(
+                    r.source,
+                    r.destination,
+                    r.body,
+                    f"sim-in-{r.id}",
+                    r.created_at,
+                    decode_parts(r.media),
+                )
                 for r in sent
             ]
             await sink.inbound(NAME, texts)
@@ -167,6 +179,8 @@ def _memory(submission: Submission, rule: Behaviour, due_at: int) -> dict[str, A
         "outcome": rule.outcome,
         "due_at": due_at,
         "done": rule.outcome == "silent",
+        # What the handset got of a picture message (its bytes stay in our store).
+        "media": encode_parts(submission.parts) if submission.kind is Kind.MMS else None,
     }
 
 
@@ -180,15 +194,19 @@ def _deliver_receipts(connection: Connection, sink: CarrierSink, now: int) -> in
     return len(due)
 
 
-def handset_sends(store: Store, *, source: str, line: str, body: str) -> bool:
-    """A simulated handset texts the line `line`; the running server's simulator delivers
-    it shortly. False if there is no such line."""
+def handset_sends(
+    store: Store, *, source: str, line: str, body: str, parts: Sequence[Part] = ()
+) -> bool:
+    """A simulated handset texts the line `line` (a picture message when it has parts,
+    already in the content store); the running server's simulator delivers it shortly.
+    False if there is no such line."""
     if store.read_sync(lines.by_number, line) is None:
         return False
     text_id, now = store.ids.next_id(), store.clock.now_ms()
+    media = encode_parts(parts) if parts else None
     store.write_sync(
         lambda c: network.handset_text(
-            c, text_id=text_id, source=source, destination=line, body=body, now=now
+            c, text_id=text_id, source=source, destination=line, body=body, now=now, media=media
         )
     )
     return True

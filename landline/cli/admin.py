@@ -108,6 +108,28 @@ def line_state(
     inputs.print_json({"number": e164, "state": str(chosen)})
 
 
+@line_app.command("mms")
+def line_mms(
+    number: Annotated[str, typer.Argument(metavar="NUMBER", help="The line's number.")],
+    setting: Annotated[str, typer.Argument(metavar="on|off", help="Enable or disable MMS.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Enable or disable MMS (messaging/send) on a line."""
+    from landline.store import lines
+
+    chosen = setting.strip().lower()
+    if chosen not in ("on", "off"):
+        raise CliError("the setting must be on or off")
+    e164 = inputs.number(number)
+    store = inputs.open_store(data_dir)
+    try:
+        if not store.write_sync(lambda c: lines.set_mms(c, e164, chosen == "on")):
+            raise CliError(f"no line {e164}")
+    finally:
+        store.close()
+    inputs.print_json({"number": e164, "mms": chosen == "on"})
+
+
 @line_app.command("operator")
 def line_operator(
     number: Annotated[str, typer.Argument(metavar="NUMBER", help="The line's number.")],

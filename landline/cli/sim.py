@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from landline.cli import inputs
 from landline.cli.errors import CliError
 from landline.cli.inputs import DataDir
+
+# A handset's file: what fits in one MMS.
+MAX_FILE_BYTES = 600 * 1024
 
 sim = typer.Typer(help="The simulated phone network.", no_args_is_help=True)
 
@@ -33,6 +37,67 @@ def sim_text(
     finally:
         store.close()
     inputs.print_json({"from": handset, "to": line_number, "body": body, "queued": True})
+
+
+@sim.command("mms")
+def sim_mms(
+    source: Annotated[str, typer.Option("--from", metavar="NUMBER", help="The handset's number.")],
+    to: Annotated[str, typer.Option("--to", metavar="NUMBER", help="The line's number.")],
+    files: Annotated[
+        list[Path],
+        typer.Option("--file", metavar="FILE", help="A picture or text file; repeat for more."),
+    ],
+    body: Annotated[str, typer.Argument(metavar="[TEXT]", help="Text sent with it.")] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """A simulated handset sends a picture message to a line (with the SMIL part a real
+    handset adds); the running server receives it shortly."""
+    import asyncio
+
+    from landline.carriers.handset_media import store_handset_parts
+    from landline.carriers.simulator import handset_sends
+    from landline.media.backends import build_content_store
+    from landline.store import lines
+
+    handset, line_number = inputs.number(source), inputs.number(to)
+    loaded = []
+    for path in files:
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise CliError(f"{path} is larger than {MAX_FILE_BYTES} bytes")
+            loaded.append((path.name, path.read_bytes()))
+        except OSError as exc:
+            raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    store = inputs.open_store(data_dir)
+    if store.read_sync(lines.by_number, line_number) is None:
+        store.close()
+        raise CliError(f"no line {line_number}")
+    content = build_content_store(inputs.settings(data_dir))
+
+    async def put() -> list[Any]:
+        try:
+            return await store_handset_parts(content, loaded, store.ids.next_id())
+        finally:
+            await content.close()
+
+    try:
+        try:
+            parts = asyncio.run(put())
+        except ValueError as exc:
+            raise CliError(f"refused: {exc}") from None
+        if not handset_sends(store, source=handset, line=line_number, body=body, parts=parts):
+            raise CliError(f"no line {line_number}")
+    finally:
+        store.close()
+    inputs.print_json(
+        {
+            "from": handset,
+            "to": line_number,
+            "body": body,
+            "parts": [{"fileName": p.file_name, "mimeType": p.mime_type} for p in parts],
+            "queued": True,
+        }
+    )
 
 
 @sim.command("receiver")

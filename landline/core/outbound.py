@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from landline.core import ids
 
 MAX_RECIPIENTS = 15
 MAX_BODY_BYTES = 250
+# A send to more recipients than this (a group send) is stored and handed to carriers in
+# batches of this many: each batch one short write, and each batch due PACE_MS after the
+# one before, so other lines' texts accepted meanwhile are due before the later batches
+# and go out between them rather than behind the whole group.
+BATCH = 50
+PACE_MS = 100
 
 
 class InvalidSend(ValueError):
@@ -39,10 +45,13 @@ class SendPlan:
     # For the ids only some sends need (the event of a recipient who turns out to have
     # opted out), taken when the send is stored rather than for every message up front.
     next_id: Callable[[], int] | None = field(default=None, compare=False, repr=False)
+    # How long after its time the send is due: a later batch of a group send waits its turn.
+    hold_ms: int = 0
 
     @property
     def available_at(self) -> int:
-        return self.scheduled_at if self.scheduled_at is not None else self.created_at
+        start = self.scheduled_at if self.scheduled_at is not None else self.created_at
+        return start + self.hold_ms
 
 
 def check_body(body: str, max_bytes: int = MAX_BODY_BYTES) -> None:
@@ -62,13 +71,14 @@ def plan_send(
     now: int,
     scheduled_at: int | None,
     next_id: Callable[[], int],
+    max_recipients: int = MAX_RECIPIENTS,
 ) -> SendPlan:
     unique = list(dict.fromkeys(numbers))
     if not unique:
         raise InvalidSend("contacts", "is required")
-    if len(unique) > MAX_RECIPIENTS:
+    if len(unique) > max_recipients:
         raise InvalidSend(
-            "contacts", f"has {len(unique)} numbers; at most {MAX_RECIPIENTS} are allowed"
+            "contacts", f"has {len(unique)} numbers; at most {max_recipients} are allowed"
         )
     check_body(body)
     root_id = next_id()
@@ -93,3 +103,20 @@ def plan_send(
         messages=planned,
         next_id=next_id,
     )
+
+
+def split(plan: SendPlan, size: int = BATCH, pace_ms: int = PACE_MS) -> list[SendPlan]:
+    """One send as several of `size` recipients each, to be stored one after another (a
+    group send is too big for one short transaction), each due `pace_ms` after the one
+    before."""
+    return [
+        replace(plan, messages=plan.messages[start : start + size], hold_ms=index * pace_ms)
+        for index, start in enumerate(range(0, len(plan.messages), size))
+    ]
+
+
+def no_earlier_than(plan: SendPlan, at: int) -> SendPlan:
+    """`plan`, due at `at` if it would be due before then."""
+    if plan.available_at >= at:
+        return plan
+    return replace(plan, hold_ms=plan.hold_ms + at - plan.available_at)

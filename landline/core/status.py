@@ -15,6 +15,8 @@ class ErrorCode(IntEnum):
     SPAM_PROTECTION = -801
     INTERNAL_ERROR_855 = -855
     RECIPIENT_SENT_STOP = -1234
+    # Not in the published table (a Landline addition): the line blocked the recipient.
+    RECIPIENT_BLOCKED = -1235
     # Not in the published table; a session that is missing, unknown or revoked.
     INVALID_SESSION = -100
     TOO_MANY_REQUESTS = -429
@@ -41,6 +43,7 @@ FINAL_STATUSES: frozenset[int] = frozenset(
         Progress.DELIVERED_BY_RECEIPT,
         Progress.ERROR_BY_RECEIPT,
         ErrorCode.RECIPIENT_SENT_STOP,
+        ErrorCode.RECIPIENT_BLOCKED,
         ErrorCode.UNABLE_TO_DETERMINE_CARRIER,
         ErrorCode.SPAM_PROTECTION,
     }
@@ -56,6 +59,7 @@ STATUS_DESCRIPTIONS: dict[int, str] = {
     6: "Delivered, confirmed by delivery receipt",
     7: "Error, confirmed by delivery receipt",
     -1234: "Recipient sent STOP message",
+    -1235: "Recipient is blocked on this line",
     -124: "Unable to determine carrier",
     -801: "Spam protection",
     -855: "Internal error",

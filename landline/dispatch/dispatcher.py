@@ -22,9 +22,10 @@ from sqlalchemy import Connection
 from landline.carriers.base import Connector, Submission, SubmitOutcome, SubmitResult
 from landline.core.backoff import CARRIER_MAX_ATTEMPTS, carrier_retry_delay_ms
 from landline.core.clock import Clock
-from landline.core.routes import RouteTable
+from landline.core.mms import TRANSPORT as MMS_TRANSPORT
+from landline.core.routes import Kind, RouteTable
 from landline.core.status import ErrorCode, Progress
-from landline.store import outbox, statuses
+from landline.store import media, outbox, statuses
 from landline.store.access import Store
 
 log = logging.getLogger(__name__)
@@ -118,15 +119,26 @@ class Dispatcher:
             return 0
         recorder = _Recorder(self._store, self._clock, token)
         shares: dict[str, list[Submission]] = {}
+        picture_ids = [row.id for row in claimed if row.transport == MMS_TRANSPORT]
+        parts = await self._store.read(media.parts_of, picture_ids) if picture_ids else {}
         for row in claimed:
             early = self._without_carrier(row)
             if early is not None:
                 recorder.add(early)
                 continue
-            name = self._routes.connector_for(row.contact_number)
+            kind = _kind(row)
+            name = self._routes.connector_for(row.contact_number, kind)
             assert name is not None and name in self._connectors
             shares.setdefault(name, []).append(
-                Submission(row.id, row.line_number, row.contact_number, row.body, row.attempts)
+                Submission(
+                    row.id,
+                    row.line_number,
+                    row.contact_number,
+                    row.body,
+                    row.attempts,
+                    kind,
+                    tuple(parts.get(row.id, ())),
+                )
             )
         # While carriers take their time, the lease is renewed, so no other worker takes
         # the texts over while their results are on their way; a worker that dies stops
@@ -163,8 +175,12 @@ class Dispatcher:
             # They texted STOP after this was accepted (it was scheduled, or waiting
             # to be retried): it ends as if they had opted out before.
             return _Result(row.id, int(ErrorCode.RECIPIENT_SENT_STOP))
-        name = self._routes.connector_for(row.contact_number)
+        kind = _kind(row)
+        name = self._routes.connector_for(row.contact_number, kind)
         if name is None or name not in self._connectors:
+            return _Result(row.id, int(ErrorCode.UNABLE_TO_DETERMINE_CARRIER))
+        if kind is Kind.MMS and not getattr(self._connectors[name], "carries_mms", False):
+            log.warning("message %s is an MMS; connector %s carries none", row.id, name)
             return _Result(row.id, int(ErrorCode.UNABLE_TO_DETERMINE_CARRIER))
         return None
 
@@ -209,6 +225,10 @@ class Dispatcher:
                     # Texts are still arriving: let a few milliseconds' worth gather, so
                     # the writer stores a round of many rather than many rounds of one.
                     await asyncio.sleep(GATHER_S)
+
+
+def _kind(row: outbox.Due) -> Kind:
+    return Kind.MMS if row.transport == MMS_TRANSPORT else Kind.SMS
 
 
 class _Recorder:

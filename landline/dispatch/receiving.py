@@ -17,7 +17,7 @@ from landline.core import ids, optout
 from landline.core.clock import Clock
 from landline.core.outbound import MAX_BODY_BYTES, plan_send
 from landline.core.status import ErrorCode
-from landline.store import contacts, inbound, lines, sends, statuses
+from landline.store import contacts, inbound, lines, media, sends, statuses
 from landline.store.access import Store
 from landline.store.lines import Line
 
@@ -63,6 +63,7 @@ class CarrierEvents:
         next_id = self._store.ids.next_id
         message_id = next_id()
         contact_id = ids.contact_id(line.device_id, text.source)
+        blocked = contacts.is_blocked(connection, line.device_id, text.source)
         stored = inbound.record_inbound(
             connection,
             message_id=message_id,
@@ -76,9 +77,14 @@ class CarrierEvents:
             connector=connector,
             carrier_ref=text.carrier_ref,
             at=now,
+            blocked=blocked,
         )
+        if stored and text.parts:
+            _attach_parts(connection, line, message_id, text, now)
         keyword = optout.classify(text.body) if stored else None
         if keyword is None:
+            return False
+        if blocked and keyword is optout.Keyword.HELP:
             return False
         if keyword is optout.Keyword.HELP:
             reply = line.help_text or optout.DEFAULT_HELP_TEXT
@@ -103,7 +109,9 @@ class CarrierEvents:
                 },
                 now=now,
             )
-            if not changed:
+            # A blocked number's STOP still counts (the line must honor it), but the line
+            # sends it nothing, not even the confirmation.
+            if not changed or blocked:
                 return False
             if opting_out:
                 # Texts queued or scheduled before the STOP must not reach them either.
@@ -134,6 +142,22 @@ class CarrierEvents:
         )
         sends.record_send(connection, plan, honor_opt_out=False)
         return True
+
+
+def _attach_parts(
+    connection: Connection, line: Line, message_id: int, text: InboundText, now: int
+) -> None:
+    """An inbound MMS: its parts become the line's hosted content, every one kept."""
+    media.record_media(
+        connection,
+        [
+            media.media_row(
+                p.storage_key, line.device_id, p.file_name, p.mime_type, p.size_bytes, now
+            )
+            for p in text.parts
+        ],
+    )
+    media.attach(connection, line.device_id, message_id, [p.storage_key for p in text.parts])
 
 
 def _fit(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, bindparam, func, select, update
 
 from landline.core.events import EventKind
 from landline.store import events
@@ -13,7 +13,23 @@ from landline.store.bulk import execute_many
 from landline.store.schema import contacts, messages, opt_outs
 from landline.store.statements import insert_for_upsert
 
-EDITABLE = ("first_name", "last_name", "email", "notes", "city", "state", "zipcode", "birthday")
+EDITABLE = (
+    "first_name",
+    "last_name",
+    "email",
+    "notes",
+    "city",
+    "state",
+    "zipcode",
+    "birthday",
+    "business_name",
+    "job_title",
+    "address_line1",
+    "address_line2",
+    "country",
+    "custom1",
+    "custom2",
+)
 
 # The upsert `ensure` runs, built once per dialect: building it costs more than running it.
 _ENSURE: dict[str, Any] = {}
@@ -220,3 +236,60 @@ def opt_out_history(connection: Connection, device_id: int, number: str) -> list
             .order_by(opt_outs.c.id)
         )
     )
+
+
+def set_blocked(
+    connection: Connection,
+    *,
+    device_id: int,
+    number: str,
+    contact_id: int,
+    blocked: bool,
+    now: int,
+) -> list[int]:
+    """Block or unblock a number on a line (creating its contact if need be). Blocking
+    takes the texts waiting to go to it out of the outbox; returns their ids."""
+    ensure(connection, [new_row(device_id, number, contact_id, now)])
+    connection.execute(
+        update(contacts)
+        .where(contacts.c.device_id == device_id, contacts.c.number == number)
+        .values(blocked=blocked, updated_at=now)
+    )
+    return withdraw_waiting_sends(connection, device_id, number, now) if blocked else []
+
+
+def is_blocked(connection: Connection, device_id: int, number: str) -> bool:
+    return bool(
+        connection.execute(
+            select(contacts.c.blocked).where(
+                contacts.c.device_id == device_id, contacts.c.number == number
+            )
+        ).scalar()
+    )
+
+
+def message_counts(
+    connection: Connection, device_id: int, fingerprints: Sequence[str]
+) -> dict[str, tuple[int, int]]:
+    """(texts received, texts sent) per one-contact conversation, for MOCount and
+    ZOCount. Every text to or from a contact is in that contact's own conversation, and
+    the count walks the (device_id, fingerprint, id) index."""
+    if not fingerprints:
+        return {}
+    found: dict[str, list[int]] = {}
+    for row in connection.execute(
+        _COUNTS, {"device_id": device_id, "fingerprints": list(fingerprints)}
+    ):
+        pair = found.setdefault(row.fingerprint, [0, 0])
+        pair[0 if row.direction == "MO" else 1] = int(row.n)
+    return {fp: (pair[0], pair[1]) for fp, pair in found.items()}
+
+
+_COUNTS = (
+    select(messages.c.fingerprint, messages.c.direction, func.count().label("n"))
+    .where(
+        messages.c.device_id == bindparam("device_id"),
+        messages.c.fingerprint.in_(bindparam("fingerprints", expanding=True)),
+    )
+    .group_by(messages.c.fingerprint, messages.c.direction)
+)

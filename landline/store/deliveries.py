@@ -359,6 +359,8 @@ _LOAD = (
         messages.c.direction,
         messages.c.line_number,
         messages.c.contact_number,
+        messages.c.transport,
+        messages.c.attachments,
         messages.c.status,
         messages.c.fingerprint,
         messages.c.contact_id,

@@ -27,8 +27,12 @@ def record_inbound(
     connector: str,
     carrier_ref: str,
     at: int,
+    blocked: bool = False,
 ) -> bool:
-    """Store a text a contact sent the line. False if the carrier already delivered it."""
+    """Store a text a contact sent the line. False if the carrier already delivered it.
+
+    A text from a number the line blocked is kept, hidden (deleted, marked blocked): it
+    fires no event and leaves the conversation as it was."""
     # RETURNING, not rowcount: psycopg under SQLAlchemy reports -1 for an INSERT, which
     # would make every repeated text look new.
     inserted = connection.execute(
@@ -50,6 +54,8 @@ def record_inbound(
             updated_at=at,
             ended_at=at,
             delivered_at=at,
+            deleted_at=at if blocked else None,
+            blocked=True if blocked else None,
         )
         .returning(messages.c.id)
     ).first()
@@ -58,6 +64,8 @@ def record_inbound(
     address_book.ensure(
         connection, [address_book.new_row(device_id, contact_number, contact_id, at)]
     )
+    if blocked:
+        return True
     received = events.row(
         event_id,
         device_id,

@@ -23,6 +23,8 @@ class Line:
     help_text: str | None
     # The client networks that may use the line's session keys; empty: any.
     acl: access.Acl = ()
+    # Appended to every text the line's users send (user/signature/set); None: none.
+    signature: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Line:
@@ -34,6 +36,7 @@ class Line:
             timezone=row.timezone,
             help_text=row.help_text,
             acl=_acl(row.acl),
+            signature=row.signature,
         )
 
 
@@ -54,6 +57,7 @@ _LINE_COLUMNS = (
     lines.c.timezone,
     lines.c.help_text,
     lines.c.acl,
+    lines.c.signature,
 )
 
 
@@ -109,6 +113,16 @@ def set_state(connection: Connection, number: str, state: LineState) -> bool:
     return bool(
         connection.execute(
             update(lines).where(lines.c.number == number).values(state=str(state))
+        ).rowcount
+    )
+
+
+def set_mms(connection: Connection, number: str, enabled: bool) -> bool:
+    """Turn MMS (messaging/send) on or off for the line."""
+    revocations.announce(connection)
+    return bool(
+        connection.execute(
+            update(lines).where(lines.c.number == number).values(mms=enabled)
         ).rowcount
     )
 
@@ -255,6 +269,63 @@ def revoke_session(connection: Connection, key_hash: str, now: int) -> bool:
         connection.execute(
             update(sessions)
             .where(sessions.c.key_hash == key_hash, sessions.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        ).rowcount
+    )
+
+
+# -- what a session's own user changes: signature, password, other sessions
+
+
+def set_signature(connection: Connection, device_id: int, signature: str | None) -> None:
+    # Cached lines carry the signature: drop them, so the next send signs with this one.
+    revocations.announce(connection)
+    connection.execute(
+        update(lines).where(lines.c.device_id == device_id).values(signature=signature)
+    )
+
+
+def session_user(connection: Connection, key_hash: str) -> tuple[int, int | None] | None:
+    """(device id, operator id or None for the line itself) of a live session key."""
+    row = connection.execute(
+        select(sessions.c.device_id, sessions.c.operator_id).where(
+            sessions.c.key_hash == key_hash, sessions.c.revoked_at.is_(None)
+        )
+    ).one_or_none()
+    return (row.device_id, row.operator_id) if row else None
+
+
+def password_hash_of(connection: Connection, device_id: int, operator_id: int | None) -> str | None:
+    """The stored hash of the line's (or the operator's) password; None if it has none."""
+    if operator_id is None:
+        stmt = select(lines.c.password_hash).where(lines.c.device_id == device_id)
+    else:
+        stmt = select(operators.c.password_hash).where(
+            operators.c.id == operator_id, operators.c.device_id == device_id
+        )
+    found: str | None = connection.execute(stmt).scalar()
+    return found
+
+
+def revoke_other_sessions(
+    connection: Connection, device_id: int, operator_id: int | None, keep: str, now: int
+) -> int:
+    """Revoke the user's live session keys but `keep` (a key hash); returns how many."""
+    revocations.announce(connection)
+    owner = (
+        sessions.c.operator_id.is_(None)
+        if operator_id is None
+        else sessions.c.operator_id == operator_id
+    )
+    return int(
+        connection.execute(
+            update(sessions)
+            .where(
+                sessions.c.device_id == device_id,
+                owner,
+                sessions.c.key_hash != keep,
+                sessions.c.revoked_at.is_(None),
+            )
             .values(revoked_at=now)
         ).rowcount
     )

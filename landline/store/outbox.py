@@ -39,6 +39,8 @@ class Due:
     # The recipient opted out since the text was accepted (and it is not a reply to
     # their keyword, which goes to them regardless).
     opted_out: bool
+    # "mms" for a picture message (core/mms.py); None for a text.
+    transport: str | None = None
 
 
 _CLAIMED = (
@@ -51,6 +53,7 @@ _CLAIMED = (
     messages.c.attempts,
     messages.c.ignore_opt_out,
     messages.c.due_at,
+    messages.c.transport,
 )
 
 
@@ -75,6 +78,7 @@ def claim_due(
             row.status,
             row.attempts,
             not row.ignore_opt_out and (row.device_id, row.contact_number) in stopped,
+            row.transport,
         )
         for row in rows
     ]

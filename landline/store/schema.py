@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData(
@@ -57,6 +58,8 @@ lines = Table(
     Column("webhook_secret_rotated_at", BigInteger, nullable=True),
     # Comma-separated networks whose clients may use the line's session keys; null: any.
     Column("acl", Text, nullable=True),
+    # Appended (after a newline) to every text the line's users send; null: none.
+    Column("signature", Text, nullable=True),
 )
 
 operators = Table(
@@ -93,6 +96,15 @@ contacts = Table(
     Column("state", String(255), nullable=True),
     Column("zipcode", String(32), nullable=True),
     Column("birthday", String(32), nullable=True),
+    Column("business_name", String(255), nullable=True),
+    Column("job_title", String(255), nullable=True),
+    Column("address_line1", String(255), nullable=True),
+    Column("address_line2", String(255), nullable=True),
+    Column("country", String(255), nullable=True),
+    Column("custom1", String(255), nullable=True),
+    Column("custom2", String(255), nullable=True),
+    # Texts from a blocked number are kept hidden and fire nothing; sends to it end at once.
+    Column("blocked", Boolean, nullable=False, server_default=false()),
     Column("opted_out", Boolean, nullable=False, default=False),
     Column("deleted", Boolean, nullable=False, default=False),
     Column("created_at", BigInteger, nullable=False),
@@ -166,6 +178,12 @@ messages = Table(
     Column("lease_token", BigInteger, nullable=True),
     # The line's own answer to STOP or HELP goes out even to a contact who opted out.
     Column("ignore_opt_out", Boolean, nullable=False, default=False),
+    # An inbound text from a number the line had blocked (stored hidden); null otherwise.
+    Column("blocked", Boolean, nullable=True),
+    # "mms" for a picture message (messaging/send, or an inbound MMS); null for a text.
+    Column("transport", String(3), nullable=True),
+    # How many attachments an MMS has (rows in `attachments`); null for a text.
+    Column("attachments", Integer, nullable=True),
     Index(None, "device_id", "id"),
     Index(None, "device_id", "fingerprint", "id"),
 )
@@ -194,6 +212,75 @@ Index(
     unique=True,
     sqlite_where=messages.c.direction == "MO",
     postgresql_where=messages.c.direction == "MO",
+)
+
+# What the people who use a line say about themselves (user/get, user/save): the line's
+# own profile has operator_id 0, each operator's their own id.
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("device_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("operator_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("first_name", String(255), nullable=True),
+    Column("last_name", String(255), nullable=True),
+    Column("business_name", String(255), nullable=True),
+    Column("email", String(255), nullable=True),
+    Column("phone_key", String(255), nullable=True),
+    Column("notes", Text, nullable=True),
+    Column("loc", String(255), nullable=True),
+    Column("zipcode", String(32), nullable=True),
+    Column("birthday", String(32), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# Named lists of a line's contacts, each with its own address (group:/<id>).
+groups = Table(
+    "groups",
+    metadata,
+    Column("device_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(255), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("device_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("group_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("number", String(16), primary_key=True),
+    Column("contact_id", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# Hosted content: one row per stored object (its bytes are in the content store, by
+# key). Only sessions of the owning line may read it.
+media = Table(
+    "media",
+    metadata,
+    Column("storage_key", String(64), primary_key=True),
+    Column("device_id", BigInteger, nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("mime_type", String(64), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    # Retention removes the oldest first.
+    Index(None, "created_at"),
+    # A line's quota adds up its content.
+    Index(None, "device_id", "created_at"),
+)
+
+# An MMS's parts, in order: each names hosted content (several messages may share one).
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("message_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("device_id", BigInteger, nullable=False),
+    Column("storage_key", String(64), nullable=False, index=True),
 )
 
 # Everything a webhook would report, written in the transaction that made the change.
@@ -324,6 +411,8 @@ sim_submissions = Table(
     Column("due_at", BigInteger, nullable=False),
     # True once its receipt was given (or, for a text never confirmed, at once).
     Column("done", Boolean, nullable=False, default=False),
+    # A picture message's parts as the handset got them: JSON list of type and size.
+    Column("media", Text, nullable=True),
     Index(None, "done", "due_at"),
 )
 
@@ -337,6 +426,8 @@ sim_inbound = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("done", Boolean, nullable=False, default=False),
     Column("lease_until", BigInteger, nullable=True),
+    # A handset's picture message: JSON list of its parts, already in the content store.
+    Column("media", Text, nullable=True),
     Index(None, "done", "created_at"),
 )
 

@@ -20,6 +20,8 @@ from landline.store.schema import contacts, messages
 @dataclass(frozen=True)
 class SendOutcome:
     opted_out: frozenset[str]
+    # Recipients the line has blocked: their messages end at once with -1235.
+    blocked: frozenset[str] = frozenset()
 
 
 def record_send(
@@ -47,17 +49,18 @@ def record_sends(connection: Connection, plans: list[SendPlan]) -> list[SendOutc
 def _record(
     connection: Connection, plans: list[SendPlan], *, honor_opt_out: bool
 ) -> list[SendOutcome]:
-    opted_out = _opted_out(connection, plans) if honor_opt_out else set()
+    stops = _stopped(connection, plans) if honor_opt_out else {}
     contact_rows: dict[tuple[int, str], dict[str, Any]] = {}
     conversation_rows: dict[tuple[int, str], dict[str, Any]] = {}
     message_rows, event_rows = [], []
     outcomes = []
     for plan in plans:
         now, device_id, body = plan.created_at, plan.device_id, plan.body
-        stopped_numbers = []
+        stopped_numbers, blocked_numbers = [], []
         for m in plan.messages:
-            stopped = (device_id, m.number) in opted_out
-            status = int(ErrorCode.RECIPIENT_SENT_STOP) if stopped else int(Progress.QUEUED)
+            code = stops.get((device_id, m.number))
+            stopped = code is not None
+            status = code if code is not None else int(Progress.QUEUED)
             if (device_id, m.number) not in contact_rows:
                 contact_rows[device_id, m.number] = address_book.new_row(
                     device_id, m.number, m.contact_id, now
@@ -98,7 +101,10 @@ def _record(
                 )
             )
             if stopped:
-                stopped_numbers.append(m.number)
+                if code == ErrorCode.RECIPIENT_BLOCKED:
+                    blocked_numbers.append(m.number)
+                else:
+                    stopped_numbers.append(m.number)
                 event_rows.append(
                     events.row(
                         _take_id(plan),
@@ -116,7 +122,9 @@ def _record(
                 conversation_rows[key] = conversations.row(
                     device_id, m.fingerprint, m.number, m.message_id, now, body, m.contact_id, 0
                 )
-        outcomes.append(SendOutcome(opted_out=frozenset(stopped_numbers)))
+        outcomes.append(
+            SendOutcome(opted_out=frozenset(stopped_numbers), blocked=frozenset(blocked_numbers))
+        )
     # Rows that other transactions may also be writing go in key order, so two writers
     # (threads or processes, on PostgreSQL) lock them in the same order and never deadlock.
     address_book.ensure(connection, [contact_rows[key] for key in sorted(contact_rows)])
@@ -135,17 +143,25 @@ def _take_id(plan: SendPlan) -> int:
 _INSERT_MESSAGES = messages.insert()
 
 
-def _opted_out(connection: Connection, plans: list[SendPlan]) -> set[tuple[int, str]]:
-    """(device id, number) of the recipients in `plans` who have opted out."""
+def _stopped(connection: Connection, plans: list[SendPlan]) -> dict[tuple[int, str], int]:
+    """(device id, number) -> the code that ends its message at once, for the recipients
+    in `plans` who have opted out (-1234) or whom the line blocked (-1235)."""
     devices = list({plan.device_id for plan in plans})
     numbers = list({m.number for plan in plans for m in plan.messages})
-    rows = connection.execute(_OPTED_OUT, {"devices": devices, "numbers": numbers})
+    rows = connection.execute(_STOPPED, {"devices": devices, "numbers": numbers})
     # A superset when the batch spans lines; only the pairs asked about count.
-    return {(row.device_id, row.number) for row in rows}
+    return {
+        (row.device_id, row.number): int(
+            ErrorCode.RECIPIENT_SENT_STOP if row.opted_out else ErrorCode.RECIPIENT_BLOCKED
+        )
+        for row in rows
+    }
 
 
-_OPTED_OUT = select(contacts.c.device_id, contacts.c.number).where(
+_STOPPED = select(
+    contacts.c.device_id, contacts.c.number, contacts.c.opted_out, contacts.c.blocked
+).where(
     contacts.c.device_id.in_(bindparam("devices", expanding=True)),
     contacts.c.number.in_(bindparam("numbers", expanding=True)),
-    contacts.c.opted_out.is_(True),
+    contacts.c.opted_out.is_(True) | contacts.c.blocked.is_(True),
 )

@@ -76,7 +76,14 @@ def finish_handset_texts(connection: Connection, text_ids: list[int]) -> None:
 
 
 def handset_text(
-    connection: Connection, *, text_id: int, source: str, destination: str, body: str, now: int
+    connection: Connection,
+    *,
+    text_id: int,
+    source: str,
+    destination: str,
+    body: str,
+    now: int,
+    media: str | None = None,
 ) -> None:
     """A simulated handset sends a text to a line; the simulator delivers it shortly."""
     connection.execute(
@@ -87,6 +94,7 @@ def handset_text(
             body=body,
             created_at=now,
             done=False,
+            media=media,
         )
     )
 

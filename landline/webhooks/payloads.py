@@ -36,6 +36,9 @@ class MessageAsItWas:
     delivered_at: int | None
     read_at: int | None
     deleted_at: int | None
+    # "mms" and its number of parts for a picture message; None for a text.
+    transport: str | None = None
+    attachments: int | None = None
 
 
 def payload(row: Any) -> dict[str, Any]:
@@ -65,6 +68,8 @@ def payload(row: Any) -> dict[str, Any]:
         delivered_at=row.event_delivered_at if at_event else row.delivered_at,
         read_at=row.event_read_at if at_event else row.read_at,
         deleted_at=row.event_deleted_at if at_event else row.deleted_at,
+        transport=row.transport,
+        attachments=row.attachments,
     )
     return dict(render.message_payload(message, row.timezone))
 
