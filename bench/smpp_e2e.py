@@ -173,7 +173,7 @@ def bench_database(kind: str, carrier: str, args: argparse.Namespace) -> list[Ph
                 if args.client == "wrk":
                     drive_wrk(
                         args.wrk,
-                        server.port,
+                        [server.port],
                         forms,
                         concurrency=args.concurrency,
                         seconds=args.duration,
@@ -182,7 +182,7 @@ def bench_database(kind: str, carrier: str, args: argparse.Namespace) -> list[Ph
                     )
                 else:
                     drive(
-                        server.port,
+                        [server.port],
                         build_requests(forms),
                         concurrency=args.concurrency,
                         seconds=args.duration,
