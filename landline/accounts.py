@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from landline.core import acl, passwords, sessions
 from landline.core.lines import LineState
 from landline.core.optout import DEFAULT_HELP_TEXT
-from landline.store import lines
+from landline.store import line_flags, lines
 from landline.store.access import Store
 
 # Device ids look like the original service's: nine digits.
@@ -96,9 +96,29 @@ def _new_device_id(store: Store) -> int:
             return candidate
 
 
-def set_state(store: Store, number: str, state: LineState) -> bool:
-    """Flag a line as spam, suspend it, or make it active again; False if no such line."""
-    return store.write_sync(lambda c: lines.set_state(c, number, state))
+def set_state(store: Store, number: str, state: LineState, reason: str = "") -> bool:
+    """Flag a line as spam, suspend it, or make it active again; False if no such line.
+    Setting or clearing a spam flag is kept in the line's flag history."""
+    line = store.read_sync(lines.by_number, number)
+    if line is None:
+        return False
+    flag_id, now = store.ids.next_id(), store.clock.now_ms()
+
+    def change(connection: Connection) -> bool:
+        if line.state != state and LineState.SPAM in (line.state, state):
+            action = "flag" if state == LineState.SPAM else "clear"
+            line_flags.remember(
+                connection,
+                flag_id,
+                line.device_id,
+                action,
+                reason or f"state {state}",
+                "operator",
+                now,
+            )
+        return lines.set_state(connection, number, state)
+
+    return store.write_sync(change)
 
 
 def set_acl(store: Store, number: str, networks: acl.Acl) -> bool:

@@ -17,12 +17,15 @@ from landline.api.context import Services
 from landline.api.hashing import HashingPool
 from landline.carriers.base import Connector
 from landline.carriers.simulator import SimulatorConnector
+from landline.carriers.smpp import config as smpp_config
+from landline.carriers.smpp.connector import SmppConnector
 from landline.core import passwords
 from landline.core.address_policy import AddressPolicy
 from landline.core.clock import Clock, SystemClock
 from landline.core.media_links import MediaLinks
 from landline.core.ratelimit import Limits
 from landline.core.routes import RouteTable
+from landline.core.spam import SpamLimits, SpamWatch
 from landline.core.throttle import LoginThrottle
 from landline.dispatch.dispatcher import Dispatcher
 from landline.dispatch.expiry import ReceiptTimeouts
@@ -75,7 +78,11 @@ class Runtime:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.routes = RouteTable.parse(settings.routes)
-        self.store = Store(database_url(settings), self.clock, pg_writers=settings.pg_writers)
+        # Several writers serve concurrent API requests; a process that runs the workers
+        # keeps one, so its rounds (a text's part records and their receipts, above all)
+        # commit in the order they were made.
+        writers = 1 if workers else settings.pg_writers
+        self.store = Store(database_url(settings), self.clock, pg_writers=writers)
         self.workers = workers
         lease_ms = int(settings.lease_seconds * 1000)
         self.simulator = SimulatorConnector(
@@ -85,6 +92,9 @@ class Runtime:
             poll_ms=settings.poll_interval_ms,
         )
         self.connectors: dict[str, Connector] = {self.simulator.name: self.simulator}
+        for name, url in settings.smpp.items():
+            smpp = SmppConnector(smpp_config.parse(name, url), self.store, self.clock)
+            self.connectors[smpp.name] = smpp
         self.dispatcher = Dispatcher(
             self.store,
             self.clock,
@@ -132,6 +142,13 @@ class Runtime:
             lease_ms=lease_ms,
             poll_ms=settings.poll_interval_ms,
         )
+        self.spam = SpamWatch(
+            SpamLimits(
+                per_minute=settings.spam_per_minute,
+                per_day=settings.spam_per_day,
+                same_body_contacts=settings.spam_same_body_contacts,
+            )
+        )
         events.count_with(metrics.messages_counted)
         self._workers_lock: IO[bytes] | None = None
 
@@ -152,6 +169,7 @@ class Runtime:
             webhook_policy=self.webhook_policy,
             webhook_resolver=self.webhook_resolver,
             secret_box=self.secret_box,
+            spam=self.spam,
             group_max_members=self.settings.group_max_members,
             media=self.media,
             media_quota_bytes=self.settings.media_quota_mb * 1024 * 1024,

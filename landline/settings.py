@@ -51,8 +51,9 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # How long a worker owns claimed work before another may take it over.
     lease_seconds: float = Field(default=15.0, gt=0)
-    # Writer threads a process commits with on PostgreSQL, each with its own connection,
-    # so one batch's wait for its commit does not hold up the next. SQLite has one.
+    # Writer threads an API process commits with on PostgreSQL, each with its own
+    # connection, so one batch's wait for its commit does not hold up the next. SQLite,
+    # and a process that runs the workers, have one.
     pg_writers: int = Field(default=4, ge=1, le=16)
     # How often idle workers look for due work (new work wakes them at once).
     poll_interval_ms: int = Field(default=200, gt=0)
@@ -70,6 +71,16 @@ class Settings(BaseSettings):
     # that shares one PostgreSQL store must be given the same key here.
     secret_key: SecretStr = SecretStr("")
     log_level: str = "info"
+
+    # SMPP connections, name -> smpp:// URL: every LANDLINE_SMPP_<NAME> variable, routed
+    # as `smpp:<name>` (carriers/smpp/config.py lists the URL's parameters).
+    smpp: dict[str, str] = Field(default_factory=dict)
+    # Automatic spam protection per line (core/spam.py); 0 turns a limit off. A send
+    # that would cross one is refused with -801 and the line stays flagged until
+    # `landline admin line unflag`.
+    spam_per_minute: int = Field(default=1000, ge=0)
+    spam_per_day: int = Field(default=100_000, ge=0)
+    spam_same_body_contacts: int = Field(default=1000, ge=0)
 
     # Where MMS content is kept: "disk" (data_dir/media) or "s3", any S3-compatible
     # store. S3 credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or a
@@ -168,6 +179,24 @@ class Settings(BaseSettings):
         if value.startswith("/") or len(value) > 200:
             raise ValueError("media_s3_prefix must not start with / (at most 200 characters)")
         return value
+
+    @model_validator(mode="after")
+    def _smpp_connections(self) -> Settings:
+        import os
+
+        from landline.carriers.smpp import config
+        from landline.core.routes import RouteTable
+
+        self.smpp = {**config.from_environ(os.environ), **self.smpp}
+        for name, url in self.smpp.items():
+            config.parse(name, url)
+        named = {f"smpp:{name.lower()}" for name in self.smpp}
+        for connector in RouteTable.parse(self.routes).connectors():
+            if connector.startswith("smpp:") and connector not in named:
+                raise ValueError(
+                    f"route to {connector}, but LANDLINE_SMPP_{connector[5:].upper()} is not set"
+                )
+        return self
 
     @model_validator(mode="after")
     def _media_s3_bucket(self) -> Settings:

@@ -21,6 +21,7 @@ from landline.core.lines import LineState
 from landline.core.media_links import MediaLinks
 from landline.core.ratelimit import Limits
 from landline.core.routes import RouteTable
+from landline.core.spam import SpamWatch
 from landline.core.status import ErrorCode
 from landline.core.throttle import LoginThrottle
 from landline.media.storage import ContentStore
@@ -98,6 +99,8 @@ class Services:
     webhook_resolver: AbstractResolver | None = None
     # Opens and seals the lines' webhook signing secrets.
     secret_box: SecretBox = field(default_factory=SecretBox.ephemeral)
+    # Automatic spam protection: what lines send, counted in this process (core/spam.py).
+    spam: SpamWatch | None = None
     # Members one group may hold (LANDLINE_GROUP_MAX_MEMBERS).
     group_max_members: int = groups.DEFAULT_MAX_MEMBERS
     # Where MMS content is kept (media/backends.py); None: this server takes no MMS.

@@ -29,7 +29,7 @@ from landline.api.shapes import (
 from landline.core import outbound, signatures, times
 from landline.core.lines import LineState
 from landline.core.status import ErrorCode, describe
-from landline.store import messages, sends
+from landline.store import line_flags, messages, sends
 from landline.store.lines import Line
 
 DEFAULT_PAGE = 20
@@ -125,6 +125,7 @@ async def send(call: Call, args: SendArgs) -> SendAnswer:
             ErrorCode.UNABLE_TO_DETERMINE_CARRIER,
             "Unable to determine carrier for " + listed(unroutable),
         )
+    await _watch_for_spam(call, plan)
     opted_out: set[str] = set()
     blocked: set[str] = set()
     # A group send is stored a batch at a time: each batch is one short job of the
@@ -151,6 +152,32 @@ async def send(call: Call, args: SendArgs) -> SendAnswer:
             "tokens": [_token(m, line, opted_out, blocked) for m in plan.messages],
         },
     }
+
+
+async def _watch_for_spam(call: Call, plan: outbound.SendPlan) -> None:
+    """Count the send against the line's limits; one that crosses them flags the line."""
+    watch = call.services.spam
+    if watch is None:
+        return
+    numbers = [m.number for m in plan.messages]
+    reason = watch.admit(call.line.device_id, plan.body, numbers, plan.created_at)
+    if reason is None:
+        return
+    device_id, flag_id = call.line.device_id, call.store.ids.next_id()
+    await call.store.write(
+        partial(
+            line_flags.flag,
+            device_id=device_id,
+            reason=reason,
+            actor="automatic",
+            flag_id=flag_id,
+            now=plan.created_at,
+        )
+    )
+    raise ApiError(
+        ErrorCode.SPAM_PROTECTION,
+        f"Spam protection: this line is now flagged ({reason}); contact the operator",
+    )
 
 
 def _token(

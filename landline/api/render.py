@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import Row
@@ -16,7 +17,7 @@ from landline.api.shapes import (
     OptOutPayload,
     UserInfo,
 )
-from landline.core import groups, numbers, times
+from landline.core import groups, numbers, segments, times
 from landline.core.directions import Direction
 from landline.core.status import describe, is_final, lifecycle
 from landline.store.lines import Line
@@ -80,6 +81,7 @@ def message(row: Row[Any], line: Line) -> Message:
     tz = line.timezone
     payload = message_payload(row, tz)
     status = row.status
+    encoding, parts = _sms_shape(row.body)
     return {
         **payload,
         "uuid": str(row.id),
@@ -100,11 +102,26 @@ def message(row: Row[Any], line: Line) -> Message:
         "statusHistory": [
             {"statusCode": code, "statusDesc": describe(code), "date": times.render(at, tz)}
             for code, at in lifecycle(
-                status, row.direction == Direction.OUTBOUND, row.created_at, row.sent_at,
+                status,
+                row.direction == Direction.OUTBOUND,
+                row.created_at,
+                row.sent_at,
                 row.ended_at,
             )
         ],
+        "smsEncoding": encoding,
+        "smsParts": parts,
     }
+
+
+@lru_cache(maxsize=4096)
+def _sms_shape(body: str) -> tuple[Literal["GSM-7", "UCS-2"], int]:
+    """The coding and part count of a text (core/segments.py): what a carrier gets."""
+    try:
+        counted = segments.count(body)
+    except segments.TextTooLong:
+        return "UCS-2", segments.MAX_PARTS
+    return ("GSM-7" if counted.coding is segments.Coding.GSM7 else "UCS-2"), counted.parts
 
 
 def optout_payload(data: dict[str, Any], device_id: int, at: int, timezone: str) -> OptOutPayload:

@@ -111,6 +111,17 @@ class Message(MessagePayload):
         doc("Every status the message went through, oldest first."),
         Named("StatusHistory"),
     ]
+    smsEncoding: Annotated[
+        Literal["GSM-7", "UCS-2"],
+        doc("How the text travels as SMS: GSM 7-bit when every character fits, else UCS-2."),
+    ]
+    smsParts: Annotated[
+        int,
+        doc(
+            "SMS parts the text takes (160 GSM or 70 UCS-2 characters in one; longer "
+            "texts 153 or 67 a part)."
+        ),
+    ]
 
 
 class OptOutPayload(TypedDict):

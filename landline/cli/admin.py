@@ -9,6 +9,7 @@ import typer
 from landline.cli import inputs
 from landline.cli.errors import CliError
 from landline.cli.inputs import PASSWORD_HELP, DataDir
+from landline.cli.smpp import smpp_app
 from landline.cli.webhooks import webhooks_app
 from landline.core.lines import LineState
 from landline.core.times import DEFAULT_TIMEZONE
@@ -21,6 +22,7 @@ session_app = typer.Typer(help="Session keys.", no_args_is_help=True)
 admin.add_typer(line_app, name="line")
 admin.add_typer(session_app, name="session")
 admin.add_typer(webhooks_app, name="webhooks")
+admin.add_typer(smpp_app, name="smpp")
 
 
 @line_app.command("add")
@@ -99,7 +101,7 @@ def line_state(
     e164 = inputs.number(number)
     store = inputs.open_store(data_dir)
     try:
-        if not accounts.set_state(store, e164, chosen):
+        if not accounts.set_state(store, e164, chosen, reason="set by the operator"):
             raise CliError(f"no line {e164}")
     finally:
         store.close()
@@ -232,3 +234,76 @@ def session_revoke(
     finally:
         store.close()
     inputs.print_json({"revoked": True})
+
+
+@line_app.command("unflag")
+def line_unflag(
+    number: Annotated[str, typer.Argument(metavar="NUMBER", help="The line's number.")],
+    reason: Annotated[
+        str, typer.Option(metavar="TEXT", help="Why the flag is cleared (kept with it).")
+    ] = "cleared by the operator",
+    data_dir: DataDir = None,
+) -> None:
+    """Clear a line's spam flag: its sends go out again."""
+    from landline.store import line_flags, lines
+
+    e164 = inputs.number(number)
+    store = inputs.open_store(data_dir)
+    try:
+        line = store.read_sync(lines.by_number, e164)
+        if line is None:
+            raise CliError(f"no line {e164}")
+        flag_id, now = store.ids.next_id(), store.clock.now_ms()
+        cleared = store.write_sync(
+            lambda c: line_flags.clear(
+                c,
+                device_id=line.device_id,
+                reason=reason,
+                actor="operator",
+                flag_id=flag_id,
+                now=now,
+            )
+        )
+    finally:
+        store.close()
+    if not cleared:
+        raise CliError(f"line {e164} is not flagged for spam")
+    inputs.print_json({"number": e164, "state": str(LineState.ACTIVE)})
+
+
+@line_app.command("show")
+def line_show(
+    number: Annotated[str, typer.Argument(metavar="NUMBER", help="The line's number.")],
+    data_dir: DataDir = None,
+) -> None:
+    """A line's state, with every spam flag and clear and its reason, newest first."""
+    from landline.core import times
+    from landline.store import line_flags, lines
+
+    e164 = inputs.number(number)
+    store = inputs.open_store(data_dir)
+    try:
+        line = store.read_sync(lines.by_number, e164)
+        if line is None:
+            raise CliError(f"no line {e164}")
+        flags = store.read_sync(line_flags.history, line.device_id)
+    finally:
+        store.close()
+    inputs.print_json(
+        {
+            "number": e164,
+            "deviceId": line.device_id,
+            "state": line.state,
+            "mms": line.mms,
+            "timezone": line.timezone,
+            "flags": [
+                {
+                    "action": row.action,
+                    "reason": row.reason,
+                    "by": row.actor,
+                    "at": times.render(row.created_at, "UTC"),
+                }
+                for row in flags
+            ],
+        }
+    )

@@ -127,3 +127,51 @@ def sim_receiver(
             raise CliError(f"--secret: {exc}") from None
     typer.echo(f"Receiving webhooks at http://{host}:{port}/ (Ctrl-C stops)")
     run(host, port, secret.strip() if secret else None, typer.echo, status)
+
+
+@sim.command("smsc")
+def sim_smsc(
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 2775,
+    host: Annotated[str, typer.Option(metavar="HOST", help="Address to listen on.")] = "127.0.0.1",
+    account: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="SYSTEM_ID:PASSWORD",
+            help="An account ESMEs may bind with (repeatable; default landline:secret).",
+        ),
+    ] = None,
+    receipt_delay: Annotated[
+        float, typer.Option(min=0, help="Seconds before each delivery receipt.")
+    ] = 0.0,
+    receipt_stat: Annotated[
+        str, typer.Option(metavar="STAT", help="The stat receipts report (DELIVRD, UNDELIV...).")
+    ] = "DELIVRD",
+    message_ids: Annotated[
+        str, typer.Option(metavar="hex|decimal", help="How submit_sm_resp writes ids.")
+    ] = "hex",
+    receipt_ids: Annotated[
+        str | None, typer.Option(metavar="hex|decimal", help="How receipts write ids.")
+    ] = None,
+    tls_cert: Annotated[
+        str | None, typer.Option(metavar="PEM", help="Certificate chain: serve SMPP over TLS.")
+    ] = None,
+    tls_key: Annotated[str | None, typer.Option(metavar="PEM", help="Its private key.")] = None,
+) -> None:
+    """A simulated SMSC: an SMPP 3.4 server for Landline's SMPP connector (or any ESME)
+    that accepts every text and sends its delivery receipt."""
+    from landline.carriers.smpp import smsc
+
+    argv = ["--host", host, "--port", str(port), "--receipt-delay", str(receipt_delay)]
+    argv += ["--receipt-stat", receipt_stat.upper(), "--message-ids", message_ids]
+    for item in account or []:
+        argv += ["--account", item]
+    if receipt_ids:
+        argv += ["--receipt-ids", receipt_ids]
+    if tls_cert:
+        argv += ["--tls-cert", tls_cert, "--tls-key", tls_key or tls_cert]
+    try:
+        smsc.main(argv)
+    except SystemExit as exc:
+        raise CliError("bad options for the SMSC simulator") from exc
+    except KeyboardInterrupt:
+        pass

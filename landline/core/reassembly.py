@@ -30,6 +30,7 @@ class Assembled:
     received: tuple[int, ...]  # the part numbers the text was made from, in order
     first_at: int
     last_at: int
+    reference: int = 0  # the parts' concatenation reference (0 for a text never split)
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ class Reassembler:
             received=seqs,
             first_at=pending.first_at,
             last_at=pending.last_at,
+            reference=key.reference,
         )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -436,4 +437,74 @@ sim_inbound = Table(
     # A handset's picture message: JSON list of its parts, already in the content store.
     Column("media", Text, nullable=True),
     Index(None, "done", "created_at"),
+)
+
+# The SMPP connector's own memory (carriers/smpp, store/smpp.py). One row per part of a
+# text an SMSC accepted, written before the text is reported in progress, so receipts
+# (which name the SMSC's id) find their text after a restart, and a text resent after a
+# crash skips the parts the SMSC already has.
+smpp_submits = Table(
+    "smpp_submits",
+    metadata,
+    Column("message_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("part", Integer, primary_key=True, autoincrement=False),
+    Column("parts", Integer, nullable=False),
+    Column("connector", String(64), nullable=False),
+    # The SMSC's message id, normalised (core.receipts.canonical_id); null when rejected.
+    Column("smsc_id", String(65), nullable=True),
+    # accepted, delivered, failed (by receipt) or rejected (by the submit_sm_resp)
+    Column("state", String(12), nullable=False),
+    # The SMPP command_status of a refusal, or the receipt's stat.
+    Column("smpp_status", Integer, nullable=True),
+    Column("stat", String(16), nullable=True),
+    Column("submitted_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index(None, "connector", "smsc_id"),
+)
+
+# Receipts that came before their submit_sm_resp was recorded (or name an id never
+# recorded): kept until the submit is, then applied.
+smpp_early_receipts = Table(
+    "smpp_early_receipts",
+    metadata,
+    Column("connector", String(64), primary_key=True),
+    Column("smsc_id", String(65), primary_key=True),
+    Column("delivered", Boolean, nullable=False),
+    Column("stat", String(16), nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+    Index(None, "received_at"),
+)
+
+# Parts of inbound texts whose other parts have not all come yet. Acknowledged to the
+# SMSC only once stored here, so a crash loses none.
+smpp_parts = Table(
+    "smpp_parts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("connector", String(64), nullable=False),
+    Column("source", String(21), nullable=False),
+    Column("destination", String(21), nullable=False),
+    Column("reference", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("wide", Boolean, nullable=False),
+    Column("data_coding", Integer, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+    Index(None, "connector", "source", "destination", "reference", "total", "seq", unique=True),
+)
+
+# Every spam flag and clear of a line, with its reason (core/spam.py).
+line_flags = Table(
+    "line_flags",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("device_id", BigInteger, nullable=False),
+    # flag or clear
+    Column("action", String(8), nullable=False),
+    Column("reason", Text, nullable=False),
+    # automatic, or who cleared it (operator)
+    Column("actor", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "device_id", "id"),
 )

@@ -130,6 +130,7 @@ class Received:
     system_id: str | None
     pdu: Pdu
     at: float  # time.monotonic()
+    connection: int = 0  # which TCP connection it came on, numbered from 1
 
 
 @dataclass(eq=False)
@@ -164,6 +165,7 @@ class SmscSimulator:
         self.received: deque[Received] = deque(maxlen=self.config.record_limit or None)
         self.esmes: list[Esme] = []
         self._ids = itertools.count(self.config.first_message_id)
+        self._connections = itertools.count(1)
         self._held: deque[_Outbound] = deque(maxlen=MAX_HELD)
         self._waiting: deque[_Outbound] = deque(maxlen=MAX_HELD)  # for a receiver to bind
         self._server: asyncio.Server | None = None
@@ -302,12 +304,15 @@ class SmscSimulator:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         bound: list[Esme] = []
+        connection = next(self._connections)
         session = Session(
             reader,
             writer,
             window=self.config.window,
             response_timeout=self.config.deliver_timeout,
-            on_received=lambda pdu: self._record(bound[0].system_id if bound else None, pdu),
+            on_received=lambda pdu: self._record(
+                bound[0].system_id if bound else None, pdu, connection
+            ),
         )
         session.start()
         try:
@@ -369,9 +374,9 @@ class SmscSimulator:
         else:
             session.respond(pdu, pdus.GenericNack(), Status.RINVCMDID)
 
-    def _record(self, system_id: str | None, pdu: Pdu) -> None:
+    def _record(self, system_id: str | None, pdu: Pdu, connection: int = 0) -> None:
         if self.config.record_limit:
-            self.received.append(Received(system_id, pdu, time.monotonic()))
+            self.received.append(Received(system_id, pdu, time.monotonic(), connection))
         self._notify()
 
     def _notify(self) -> None:
