@@ -44,6 +44,11 @@ class Store:
         self._readers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="landline-read")
 
     @property
+    def writers(self) -> int:
+        """How many writer threads commit for this process."""
+        return len(self._writers)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
