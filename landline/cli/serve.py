@@ -87,6 +87,7 @@ def _listen(host: str, port: int) -> socket.socket:
 def worker(data_dir: DataDir = None) -> None:
     """Run the workers (dispatcher, carrier connectors) without the API."""
     import asyncio
+    import os
     import signal
 
     settings = inputs.settings(data_dir)
@@ -94,7 +95,7 @@ def worker(data_dir: DataDir = None) -> None:
 
     from landline import logs
     from landline.runtime import Runtime
-    from landline.supervisor import listen_for_wakes
+    from landline.supervisor import STOP_TIMEOUT_S, listen_for_wakes
 
     logs.configure(settings.log_level)
 
@@ -105,7 +106,13 @@ def worker(data_dir: DataDir = None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        if not listen_for_wakes(loop, runtime.dispatcher.wake, stop.set):
+        def parent_gone() -> None:
+            stop.set()
+            # An orphan must not outlive its parent for long, whatever holds up a clean
+            # stop: what it had claimed is safe behind its leases.
+            loop.call_later(STOP_TIMEOUT_S, os._exit, 1)
+
+        if not listen_for_wakes(loop, runtime.dispatcher.wake, parent_gone):
             typer.echo(f"Landline worker running (node {runtime.store.node})")
         await stop.wait()
         await runtime.stop()
