@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from landline.api.openapi import TRANSPORT_RESPONSES
 from landline.core.media_types import ALLOWED_TYPES
 from landline.core.mms import MAX_ATTACHMENTS, MAX_BODY_BYTES
 
@@ -130,7 +131,12 @@ def paths() -> Schema:
             "responses": {
                 "200": {
                     "description": "The content, or an error envelope (JSON).",
-                    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+                    "content": {
+                        # Content is never JSON (types are judged from the bytes), so a
+                        # JSON answer is always the error envelope.
+                        "application/json": {"schema": _ENVELOPE_ERROR},
+                        "*/*": {"schema": {"type": "string", "format": "binary"}},
+                    },
                 },
                 "206": {
                     "description": "The range asked for.",
@@ -178,4 +184,10 @@ def paths() -> Schema:
             },
         }
     }
-    return {"/messaging/send": send, "/hostedContent/get": get, "/hostedContent/save": save}
+    found = {"/messaging/send": send, "/hostedContent/get": get, "/hostedContent/save": save}
+    # What the HTTP server itself may answer to any request.
+    for item in found.values():
+        for operation in item.values():
+            for code, answer in TRANSPORT_RESPONSES.items():
+                operation["responses"].setdefault(code, answer)
+    return found
