@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from landline.api import app as api_app
 from landline.api import hosted, messaging
 from landline.api.app import Receive
+from landline.api.envelope import not_found
 from landline.api.raw import RawRequest, Scope, Send
 from landline.core.status import ErrorCode
 from landline.media.keys import is_valid_key
@@ -70,13 +71,9 @@ class _Streamed(Response):
 
 
 def _not_found() -> JSONResponse:
-    from landline.api.envelope import not_found
-
+    # The API's words, with a status an <img> understands.
     error = not_found("content")
-    return JSONResponse(
-        {"success": False, "response": {"code": int(error.code), "desc": error.desc}},
-        status_code=error.status,
-    )
+    return envelope_error(error.code, error.desc, 404)
 
 
 async def serve_owned(request: Request, store: Store, key: str, device_id: int | None) -> Response:
