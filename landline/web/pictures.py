@@ -24,9 +24,11 @@ from landline.api.envelope import not_found
 from landline.api.raw import RawRequest, Scope, Send
 from landline.core.status import ErrorCode
 from landline.media.keys import is_valid_key
+from landline.store import messages
 from landline.store.access import Store
 from landline.web import browser
 from landline.web.context import (
+    SignedIn,
     bounded_body,
     checked_post,
     client,
@@ -138,4 +140,21 @@ async def send_picture(request: Request) -> Response:
             chunks.append(message.get("body", b""))
 
     await messaging.handle(raw, capture)
-    return Response(b"".join(chunks), answer.get("status", 500), media_type="application/json")
+    status, body = answer.get("status", 500), b"".join(chunks)
+    if status == 200:
+        body = await _with_conversation(who, body)
+    return Response(body, status, media_type="application/json")
+
+
+async def _with_conversation(who: SignedIn, body: bytes) -> bytes:
+    """The answer with its id as text (a page's numbers lose a 64-bit id's last digits)
+    and the conversation it went to, so the page can open it."""
+    answer = orjson.loads(body)
+    sent = answer.get("response") if answer.get("success") else None
+    if not isinstance(sent, dict) or not isinstance(sent.get("id"), int):
+        return body
+    device, message_id = who.line.device_id, sent["id"]
+    row = await who.call.store.read(lambda c: messages.get(c, device, message_id))
+    sent["id"] = str(message_id)
+    sent["fingerprint"] = row.fingerprint if row is not None else None
+    return orjson.dumps(answer)

@@ -291,8 +291,7 @@
       $("body").value = "";
       $("picture").value = "";
       $("compose-error").textContent = answer.status === "failed" ? answer.desc : "";
-      const sent = await call("message/get", { message: String(answer.id) });
-      if (state.open !== sent.fingerprint) await openConversation(sent.fingerprint);
+      if (state.open !== answer.fingerprint) await openConversation(answer.fingerprint);
       else await loadNewer();
       refreshTop();
     } catch (error) {
