@@ -656,3 +656,33 @@ def test_picture_sends_need_the_csrf_token_and_mms(site: SiteLandline) -> None:
     without_mms = send_picture(client, "a.png", png())
     assert without_mms.json()["errorDesc"].startswith("MMS is not enabled on this line")
     assert bodies(site) == []
+
+
+def test_a_handset_sends_a_picture_from_the_simulator(site: SiteLandline) -> None:
+    site.add_line(LINE, mms=True)
+    disguised = httpx.post(
+        site.url + "/web/sim/picture",
+        data={"from": HANDSET, "to": LINE},
+        files={"file": ("photo.png", zip_file(), "image/png")},
+    )
+    assert disguised.json()["success"] is False
+    assert "application/zip is not an allowed type" in disguised.json()["response"]["desc"]
+    picture = png()
+    sent = httpx.post(
+        site.url + "/web/sim/picture",
+        data={"from": HANDSET, "to": LINE, "body": "the view"},
+        files={"file": ("view.png", picture, "image/png")},
+    )
+    assert sent.json() == {"success": True, "response": True}
+
+    client = sign_in(site)
+    deadline = time.monotonic() + 20
+    while not client.get("/web/conversations").json()["conversations"]:
+        assert time.monotonic() < deadline, "the handset's picture never reached the line"
+        time.sleep(0.05)
+    # Only the picture is listed (not the handset's layout part), and it is the line's.
+    [part] = parts_shown(client)
+    assert part["name"] == "view.png" and part["image"] is True
+    assert client.get(f"/web/content/{part['key']}").content == picture
+    assert httpx.get(f"{site.url}/web/sim/content/{part['key']}").content == picture
+    assert bodies(site) == ["the view"]
