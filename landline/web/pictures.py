@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from landline.api import app as api_app
 from landline.api import hosted, messaging
 from landline.api.app import Receive
-from landline.api.envelope import not_found
+from landline.api.envelope import JSON_TYPE, not_found
 from landline.api.raw import RawRequest, Scope, Send
 from landline.core.status import ErrorCode
 from landline.media.keys import is_valid_key
@@ -90,8 +90,16 @@ async def serve_owned(request: Request, store: Store, key: str, device_id: int |
 
     async def run(send: Send) -> None:
         async def rewriting(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start" and message["status"] in (200, 206, 304):
-                message = {**message, "headers": shown_headers(row.mime_type, message["headers"])}
+            if message["type"] == "http.response.start":
+                if (b"content-type", JSON_TYPE) in message["headers"]:
+                    # The API's error envelope (the object is gone): as the other misses.
+                    if message["status"] == 200:
+                        message = {**message, "status": 404}
+                else:
+                    message = {
+                        **message,
+                        "headers": shown_headers(row.mime_type, message["headers"]),
+                    }
             await send(message)
 
         await hosted._serve(raw, rewriting, row)
