@@ -27,6 +27,7 @@ from landline.core import numbers, segments
 from landline.store.schema import messages
 from landline.web import browser as web_browser
 from tests.conftest import PG_ADMIN_URL
+from tests.mms_fixtures import jpeg, png
 from tests.test_inbox_http import SiteLandline, start_site
 
 CHROMIUM = os.environ.get("LANDLINE_CHROMIUM", "/usr/bin/chromium")
@@ -243,6 +244,55 @@ def test_reply_from_simulator_appears_live(site: SiteLandline, context: Any) -> 
     sync_api.expect(inbox.locator("#conversations li").first.locator(".last")).to_have_text(
         "Yes, see you then"
     )
+
+
+def loaded_width(page: Page, selector: str) -> int:
+    """The natural width of the image `selector` once it has loaded (0: it failed)."""
+    page.wait_for_function(
+        "s => { const i = document.querySelector(s); return i && i.complete; }", arg=selector
+    )
+    return int(page.eval_on_selector(selector, "i => i.naturalWidth"))
+
+
+def test_pictures_both_ways(site: SiteLandline, context: Any) -> None:
+    line = new_line_number()
+    site.add_line(line, mms=True)
+    inbox = sign_in(context, site, line)
+    handset = handset_number()
+
+    phone = simulator_page(context, site, handset)
+    phone.get_by_label("To line").fill(line)
+    phone.get_by_label("Text", exact=True).fill("Look at the cat")
+    picture = {"name": "cat.png", "mimeType": "image/png", "buffer": png((31, 17))}
+    phone.get_by_label("Picture (optional)").set_input_files(files=[picture])
+    phone.get_by_role("button", name="Send from the handset").click()
+
+    # It arrives live: the conversation appears, and its picture is a thumbnail.
+    inbox.locator("#conversations button.conversation", has_text="Look at the cat").click()
+    thumb = "#messages li.message.in img.thumb"
+    inbox.wait_for_selector(thumb)
+    assert loaded_width(inbox, thumb) == 31
+    assert inbox.get_attribute(thumb, "src", timeout=WAIT_MS).startswith("/web/content/")
+    inbox.click(thumb)
+    sync_api.expect(inbox.locator("#picture-view")).to_be_visible()
+    assert loaded_width(inbox, "#picture-view img") == 31
+    inbox.locator("#picture-view").get_by_role("button", name="Close").click()
+    sync_api.expect(inbox.locator("#picture-view")).to_be_hidden()
+
+    reply = {"name": "mine.jpg", "mimeType": "image/jpeg", "buffer": jpeg(4_000)}
+    inbox.get_by_label("Attach picture (optional)").set_input_files(files=[reply])
+    inbox.get_by_label("Message", exact=True).fill("Here is mine")
+    inbox.get_by_label("Message", exact=True).press("Enter")
+    sent = "#messages li.message.out img.thumb"
+    inbox.wait_for_selector(sent)
+    assert loaded_width(inbox, sent) > 0
+    sync_api.expect(inbox.locator("#compose-error")).to_have_text("")
+
+    # The handset gets it.
+    got = "#texts li.message.in img.thumb"
+    phone.locator("#texts li.message.in", has_text="Here is mine").wait_for()
+    assert loaded_width(phone, got) > 0
+    assert phone.get_attribute(got, "src", timeout=WAIT_MS).startswith("/web/sim/content/")
 
 
 def test_unread_count_in_title(site: SiteLandline, context: Any) -> None:

@@ -23,6 +23,7 @@ from landline.settings import Settings
 from landline.store.schema import messages
 from landline.web import browser
 from tests.conftest import Landline, free_port
+from tests.mms_fixtures import png, row_counts, zip_file
 
 LINE = "2065550123"
 HANDSET = "+12065550100"
@@ -564,3 +565,124 @@ def test_live_across_processes_on_postgresql(tmp_path: Path) -> None:
             api.terminate()
             api.wait(timeout=30)
             workers.stop()
+
+
+# -- pictures ---------------------------------------------------------------------------
+
+
+def send_picture(
+    client: httpx.Client, name: str, data: bytes, *, to: str = HANDSET, body: str = ""
+) -> httpx.Response:
+    return client.post(
+        "/web/send-picture",
+        data={"to": to, "body": body},
+        files={"file": (name, data, "image/png")},
+        headers={"x-csrf-token": csrf_of(client)},
+    )
+
+
+def parts_shown(client: httpx.Client) -> list[dict[str, Any]]:
+    fingerprint = client.get("/web/conversations").json()["conversations"][0]["fingerprint"]
+    thread = client.get(f"/web/conversation/{fingerprint}").json()
+    return [part for message in thread["messages"] for part in message["parts"]]
+
+
+def test_content_is_served_only_to_the_owning_line(site: SiteLandline) -> None:
+    site.add_line(LINE, mms=True)
+    site.add_line("2065550124", mms=True)
+    owner = sign_in(site)
+    picture = png()
+    sent = send_picture(owner, "../../cat.png", picture, body="the cat")
+    assert sent.json()["success"] is True, sent.text
+    [part] = parts_shown(owner)
+    assert part["image"] is True and part["type"] == "image/png"
+    url = f"/web/content/{part['key']}"
+
+    served = owner.get(url)
+    assert served.status_code == 200
+    assert served.content == picture
+    assert served.headers["content-type"] == "image/png"
+    assert served.headers["x-content-type-options"] == "nosniff"
+    assert served.headers["content-disposition"].startswith("inline;")
+
+    other = sign_in(site, "2065550124")
+    refused = other.get(url)
+    assert refused.status_code == 404
+    assert refused.headers["content-type"] == "application/json"
+    assert picture[:16] not in refused.content and "cat" not in refused.text
+    # The same answer as a key that names nothing at all.
+    assert other.get(f"/web/content/{'a' * len(part['key'])}").status_code == 404
+    anonymous = httpx.get(site.url + url)
+    assert anonymous.status_code == 401
+    assert picture[:16] not in anonymous.content
+
+
+def test_a_text_part_is_never_served_inline(site: SiteLandline) -> None:
+    site.add_line(LINE, mms=True)
+    client = sign_in(site)
+    note = b"Opening hours: 9 to 5 <b>not bold</b>\n"
+    assert send_picture(client, "hours.html", note).json()["success"] is True
+    [part] = parts_shown(client)
+    assert part["image"] is False and part["type"] == "text/plain"
+    served = client.get(f"/web/content/{part['key']}")
+    assert served.status_code == 200 and served.content == note
+    assert served.headers["content-type"] == "text/plain; charset=utf-8"
+    assert served.headers["content-disposition"].startswith("attachment;")
+    assert served.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in served.headers["content-security-policy"]
+
+
+def test_a_disguised_upload_is_refused_with_the_apis_message(site: SiteLandline) -> None:
+    site.add_line(LINE, mms=True)
+    client = sign_in(site)
+    before = site.store.read_sync(row_counts)
+    refused = send_picture(client, "photo.png", zip_file(), body="see attached")
+    assert refused.status_code == 200
+    answer = refused.json()
+    assert answer["success"] is False
+    assert "application/zip is not an allowed type" in answer["errorDesc"]
+    assert answer["errorDesc"].startswith("Bad arguments: file 'photo.png'")
+    assert site.store.read_sync(row_counts) == before
+
+
+def test_picture_sends_need_the_csrf_token_and_mms(site: SiteLandline) -> None:
+    site.add_line(LINE)
+    client = sign_in(site)
+    no_token = client.post(
+        "/web/send-picture", data={"to": HANDSET}, files={"file": ("a.png", png(), "image/png")}
+    )
+    assert no_token.status_code == 403
+    assert no_token.json() == {"success": False, "errorDesc": "Missing or wrong CSRF token"}
+    without_mms = send_picture(client, "a.png", png())
+    assert without_mms.json()["errorDesc"].startswith("MMS is not enabled on this line")
+    assert bodies(site) == []
+
+
+def test_a_handset_sends_a_picture_from_the_simulator(site: SiteLandline) -> None:
+    site.add_line(LINE, mms=True)
+    disguised = httpx.post(
+        site.url + "/web/sim/picture",
+        data={"from": HANDSET, "to": LINE},
+        files={"file": ("photo.png", zip_file(), "image/png")},
+    )
+    assert disguised.json()["success"] is False
+    assert "application/zip is not an allowed type" in disguised.json()["response"]["desc"]
+    picture = png()
+    sent = httpx.post(
+        site.url + "/web/sim/picture",
+        data={"from": HANDSET, "to": LINE, "body": "the view"},
+        files={"file": ("view.png", picture, "image/png")},
+    )
+    assert sent.json() == {"success": True, "response": True}
+
+    client = sign_in(site)
+    deadline = time.monotonic() + 20
+    while not client.get("/web/conversations").json()["conversations"]:
+        assert time.monotonic() < deadline, "the handset's picture never reached the line"
+        time.sleep(0.05)
+    # Only the picture is listed (not the handset's layout part), and it is the line's.
+    [part] = parts_shown(client)
+    assert part["name"] == "view.png" and part["image"] is True
+    assert client.get(f"/web/content/{part['key']}").content == picture
+    assert httpx.get(f"{site.url}/web/sim/content/{part['key']}").content == picture
+    assert bodies(site) == ["the view"]

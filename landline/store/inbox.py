@@ -231,6 +231,7 @@ def texts_to_handset(connection: Connection, number: str, *, limit: int) -> list
                 sim_submissions.c.body,
                 sim_submissions.c.outcome,
                 sim_submissions.c.done,
+                sim_submissions.c.media,
                 messages.c.status,
                 messages.c.created_at,
             )
@@ -247,7 +248,11 @@ def texts_from_handset(connection: Connection, number: str, *, limit: int) -> li
     return list(
         connection.execute(
             select(
-                sim_inbound.c.id, sim_inbound.c.destination, sim_inbound.c.body, sim_inbound.c.done
+                sim_inbound.c.id,
+                sim_inbound.c.destination,
+                sim_inbound.c.body,
+                sim_inbound.c.done,
+                sim_inbound.c.media,
             )
             .where(sim_inbound.c.source == number)
             .order_by(sim_inbound.c.id.desc())

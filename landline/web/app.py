@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 from landline.api.app import LandlineApi, Receive, Scope, Send
 from landline.api.envelope import ApiError
 from landline.core.status import ErrorCode
-from landline.web import inbox_api, pages, simulator_api
+from landline.web import inbox_api, pages, pictures, simulator_api
 from landline.web.context import Web
 from landline.web.live import LiveHub, LiveLimits
 
@@ -87,8 +87,12 @@ def pages_app(web: Web) -> Starlette:
             Route("/web/keys", inbox_api.keys, methods=["GET", "POST"]),
             Route("/web/webhooks", inbox_api.webhooks),
             Route("/web/live", inbox_api.live),
+            Route("/web/content/{key}", pictures.content),
+            Route("/web/send-picture", pictures.send_picture, methods=["POST"]),
             Route("/web/sim/handset", simulator_api.handset),
             Route("/web/sim/text", simulator_api.text, methods=["POST"]),
+            Route("/web/sim/picture", simulator_api.picture, methods=["POST"]),
+            Route("/web/sim/content/{key}", simulator_api.content),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ],
         exception_handlers={ApiError: _refused, Exception: _failed},

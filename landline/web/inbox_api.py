@@ -17,10 +17,11 @@ from landline.api.params import BadParam
 from landline.core import numbers, sessions, status_words
 from landline.core.deliveries import DeliveryState
 from landline.core.directions import Direction
+from landline.core.mms import Part
 from landline.core.status import ErrorCode
-from landline.store import inbox
+from landline.store import inbox, media
 from landline.store import webhooks as hooks
-from landline.web import browser
+from landline.web import browser, pictures
 from landline.web.context import (
     SignedIn,
     bounded_body,
@@ -140,7 +141,14 @@ async def conversation(request: Request) -> Response:
             connection, device, fingerprint, limit=wanted + 1, before=before, after=after
         )
         people = inbox.contacts_of(connection, device, members)
-        return {"head": head, "rows": rows, "people": people, "members": members}
+        parts = media.parts_of(connection, [row.id for row in rows if row.attachments])
+        return {
+            "head": head,
+            "rows": rows,
+            "people": people,
+            "members": members,
+            "parts": parts,
+        }
 
     found = await who.call.store.read(load)
     if found is None:
@@ -169,14 +177,14 @@ async def conversation(request: Request) -> Response:
             "fingerprint": fingerprint,
             "members": members,
             "unread": found["head"].unread_count,
-            "messages": [_message_item(row) for row in reversed(rows)],
+            "messages": [_message_item(row, found["parts"]) for row in reversed(rows)],
             "older": older,
             "mms": who.line.mms,
         }
     )
 
 
-def _message_item(row: Any) -> dict[str, Any]:
+def _message_item(row: Any, parts: dict[int, list[Part]]) -> dict[str, Any]:
     outbound = row.direction == Direction.OUTBOUND
     shown = status_words.shown(
         row.status, outbound=outbound, scheduled=row.scheduled_at is not None
@@ -195,6 +203,18 @@ def _message_item(row: Any) -> dict[str, Any]:
         "cancelable": shown.word == "scheduled"
         and row.due_at is not None
         and row.lease_until is None,
+        # The picture message's parts still hosted, each read from /web/content/<key>.
+        "parts": [
+            {
+                "key": part.storage_key,
+                "type": part.mime_type,
+                "name": part.file_name,
+                "size": part.size_bytes,
+                "image": part.mime_type in pictures.INLINE_TYPES,
+            }
+            for part in parts.get(row.id, ())
+            if part.mime_type not in pictures.HIDDEN_TYPES
+        ],
     }
 
 

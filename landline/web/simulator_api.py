@@ -11,13 +11,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from landline.api import app as api_app
 from landline.api import forms
 from landline.api.params import BadParam
+from landline.carriers.handset_media import decode_parts, store_handset_parts
 from landline.carriers.simulator import handset_sends
 from landline.core import numbers, outbound, status_words
 from landline.core.status import ErrorCode
-from landline.store import inbox
-from landline.web import browser
+from landline.store import inbox, lines
+from landline.web import browser, pictures
 from landline.web.context import bounded_body, envelope_error, from_this_machine, web_of
 
 TEXTS_SHOWN = 200
@@ -71,6 +73,7 @@ def _received(row: Any) -> dict[str, Any]:
         "line": numbers.display(row.source),
         "body": row.body,
         "network": decided,
+        "parts": _parts(row.media),
     }
 
 
@@ -81,7 +84,22 @@ def _sent(row: Any) -> dict[str, Any]:
         "line": numbers.display(row.destination),
         "body": row.body,
         "network": "Delivered to the line" if row.done else "On its way",
+        "parts": _parts(row.media),
     }
+
+
+def _parts(stored: str | None) -> list[dict[str, Any]]:
+    """A picture message's parts as the handset shows them (not its layout part)."""
+    return [
+        {
+            "key": part.storage_key,
+            "type": part.mime_type,
+            "name": part.file_name,
+            "image": part.mime_type in pictures.INLINE_TYPES,
+        }
+        for part in decode_parts(stored)
+        if part.mime_type not in pictures.HIDDEN_TYPES
+    ]
 
 
 async def text(request: Request) -> Response:
@@ -111,3 +129,57 @@ async def text(request: Request) -> Response:
     if not sent:
         return envelope_error(ErrorCode.BAD_ARGUMENTS, f"Bad arguments: no line {line}")
     return JSONResponse({"success": True, "response": True})
+
+
+async def picture(request: Request) -> Response:
+    """A handset sends a picture message to a line (as `landline sim mms` does):
+    multipart with `from`, `to`, an optional `body` and one or more files."""
+    if not _allowed(request):
+        return _not_here()
+    if not browser.same_origin(request.scope):
+        return envelope_error(ErrorCode.BAD_ARGUMENTS, "Cross-site request refused", 403)
+    web = web_of(request)
+    content = web.services.media
+    if content is None:
+        return envelope_error(ErrorCode.BAD_ARGUMENTS, "This server keeps no hosted content")
+    body = await bounded_body(request, api_app.MAX_BODY_BYTES)
+    if body is None:
+        return envelope_error(ErrorCode.BAD_ARGUMENTS, "Bad arguments: larger than 600 KB", 413)
+    try:
+        form = forms.multipart(request.headers.get("content-type", ""), body)
+        fields = dict(form.fields)
+        handset_number = numbers.to_e164(fields.get("from", "")[:40])
+        line = numbers.to_e164(fields.get("to", "")[:40])
+    except (BadParam, numbers.InvalidNumber):
+        return envelope_error(ErrorCode.BAD_ARGUMENTS, "Bad arguments: from and to are numbers")
+    message = fields.get("body", "")
+    files = [(upload.filename or "picture", upload.data) for upload in form.files]
+    if not files:
+        return envelope_error(ErrorCode.BAD_ARGUMENTS, "Bad arguments: choose a picture")
+    if message:
+        try:
+            outbound.check_body(message, MAX_BODY_BYTES)
+        except outbound.InvalidSend as exc:
+            return envelope_error(ErrorCode.BAD_ARGUMENTS, f"Bad arguments: {exc}")
+    store = web.services.store
+    if await store.read(lines.by_number, line) is None:
+        return envelope_error(ErrorCode.BAD_ARGUMENTS, f"Bad arguments: no line {line}")
+    try:
+        parts = await store_handset_parts(content, files, store.ids.next_id())
+    except ValueError as exc:
+        return envelope_error(ErrorCode.BAD_ARGUMENTS, f"Bad arguments: {exc}")
+    sent = await asyncio.to_thread(
+        handset_sends, store, source=handset_number, line=line, body=message, parts=parts
+    )
+    if not sent:
+        return envelope_error(ErrorCode.BAD_ARGUMENTS, f"Bad arguments: no line {line}")
+    return JSONResponse({"success": True, "response": True})
+
+
+async def content(request: Request) -> Response:
+    """A part of a picture message on the simulated network, for the handsets' page
+    (which is this machine's only and shows every line's texts already)."""
+    if not _allowed(request):
+        return _not_here()
+    store = web_of(request).services.store
+    return await pictures.serve_owned(request, store, request.path_params["key"], None)

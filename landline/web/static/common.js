@@ -76,9 +76,31 @@ const Landline = (() => {
     return { bytes, parts: text ? parts : 0, coding: gsm ? "GSM 7-bit" : "UCS-2" };
   }
 
+  // A picture message's parts: images as thumbnails that open full size in `viewer`
+  // (a <dialog>), other parts as links to download. `base` is the content URL prefix.
+  function partsOf(parts, base, viewer) {
+    if (!parts || !parts.length) return null;
+    return el("div", { class: "parts" }, ...parts.map((part) => {
+      const url = base + encodeURIComponent(part.key);
+      if (!part.image) {
+        return el("a", { class: "part-file", href: url, download: part.name, text: `Download ${part.name}` });
+      }
+      const open = (event) => {
+        if (!viewer || !viewer.showModal) return;
+        event.preventDefault();
+        const full = viewer.querySelector("img");
+        full.src = url;
+        full.alt = `Picture ${part.name}, full size`;
+        viewer.showModal();
+      };
+      return el("a", { class: "part-image", href: url, target: "_blank", rel: "noopener", onclick: open },
+        el("img", { class: "thumb", src: url, alt: `Picture ${part.name}`, loading: "lazy" }));
+    }));
+  }
+
   function when(ms) {
     return new Date(ms).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
   }
 
-  return { el, getJSON, postJSON, call, measure, meta, when };
+  return { el, getJSON, postJSON, call, measure, meta, when, partsOf };
 })();

@@ -2,10 +2,11 @@
 "use strict";
 
 (() => {
-  const { el, getJSON, call, postJSON, measure, meta, when } = Landline;
+  const { el, getJSON, call, postJSON, measure, meta, when, partsOf } = Landline;
   const $ = (id) => document.getElementById(id);
   const MAX_BYTES = Number(meta("max-bytes")) || 250;
   const MAX_RECIPIENTS = Number(meta("max-recipients")) || 15;
+  const MMS = meta("line-mms") === "yes";
 
   const state = {
     search: "",
@@ -109,7 +110,8 @@
                        onclick: () => cancelScheduled(m.id) }, "Cancel")
       : null;
     return el("li", { class: `message ${m.direction}`, dataset: { id: m.id } },
-      el("p", { class: "body", text: m.body }),
+      partsOf(m.parts, "/web/content/", $("picture-view")),
+      m.body ? el("p", { class: "body", text: m.body }) : null,
       el("p", { class: "meta" }, el("time", { text: when(m.at) }), " ", status, cancel ? " " : null, cancel));
   }
 
@@ -222,9 +224,27 @@
     $("recipients").focus();
   }
 
+  // A picture goes through messaging/send (one recipient), as multipart.
+  async function sendPicture(body, to, file) {
+    const form = new FormData();
+    form.append("to", to);
+    if (body) form.append("body", body);
+    form.append("file", file, file.name);
+    const response = await fetch("/web/send-picture", {
+      method: "POST", credentials: "same-origin",
+      headers: { "x-csrf-token": meta("csrf-token") }, body: form,
+    });
+    if (response.status === 401) { window.location.assign("/"); throw new Error("signed out"); }
+    const data = await response.json();
+    if (!data.success) throw new Error(data.errorDesc || "Failed");
+    return data.response;
+  }
+
   async function send(event) {
     event.preventDefault();
     const body = $("body").value;
+    const picture = MMS && $("picture").files.length ? $("picture").files[0] : null;
+    if (picture) return sendWithPicture(body, picture);
     if (!body.trim()) return;
     const params = { body };
     if (state.open === "new") {
@@ -247,6 +267,30 @@
       $("compose-error").textContent = "";
       const refused = answer.tokens.filter((t) => t.code);
       if (refused.length) $("compose-error").textContent = refused.map((t) => t.desc).join("; ");
+      if (state.open !== answer.fingerprint) await openConversation(answer.fingerprint);
+      else await loadNewer();
+      refreshTop();
+    } catch (error) {
+      $("compose-error").textContent = error.message;
+    } finally {
+      updateCounter();
+    }
+  }
+
+  async function sendWithPicture(body, picture) {
+    const to = state.open === "new"
+      ? $("recipients").value.split(",").map((s) => s.trim()).filter(Boolean)
+      : state.members.map((m) => m.e164);
+    if (to.length !== 1) {
+      $("compose-error").textContent = "A picture goes to one number at a time.";
+      return;
+    }
+    $("send").disabled = true;
+    try {
+      const answer = await sendPicture(body, to[0], picture);
+      $("body").value = "";
+      $("picture").value = "";
+      $("compose-error").textContent = answer.status === "failed" ? answer.desc : "";
       if (state.open !== answer.fingerprint) await openConversation(answer.fingerprint);
       else await loadNewer();
       refreshTop();
