@@ -190,7 +190,7 @@ def handed_over(
         " messages.read_at, messages.deleted_at",
         params,
     )
-    _progress_events(connection, moved, int(Progress.IN_PROGRESS), at, next_id)
+    _progress_events(connection, moved, at, next_id, int(Progress.IN_PROGRESS))
     return {row[0] for row in moved}
 
 
@@ -218,7 +218,7 @@ def receipts(
         " RETURNING id, device_id, delivered_at, read_at, deleted_at",
         [at, at, connector, *ids],
     )
-    _progress_events(connection, overtaken, int(Progress.IN_PROGRESS), at, next_id)
+    _progress_events(connection, overtaken, at, next_id, int(Progress.IN_PROGRESS))
     delivered_code, failed_code = int(Progress.DELIVERED_BY_RECEIPT), int(Progress.ERROR_BY_RECEIPT)
     params: list[Any] = []
     for message_id, delivered in first.items():
@@ -236,32 +236,20 @@ def receipts(
         " messages.delivered_at, messages.read_at, messages.deleted_at",
         params,
     )
-    events.record(
-        connection,
-        [
-            events.row(
-                next_id(),
-                device_id,
-                EventKind.MESSAGE_PROGRESS,
-                message_id,
-                at,
-                status=status,
-                delivered_at=delivered_at,
-                read_at=read_at,
-                deleted_at=deleted_at,
-            )
-            for message_id, device_id, status, delivered_at, read_at, deleted_at in ended
-        ],
-    )
+    _progress_events(connection, ended, at, next_id)
 
 
 def _progress_events(
     connection: Connection,
     moved: Sequence[tuple[Any, ...]],
-    status: int,
     at: int,
     next_id: Callable[[], int],
+    status: int | None = None,
 ) -> None:
+    """A progress event for each moved message: rows of (id, device_id, status,
+    delivered_at, read_at, deleted_at), or without the status when `status` gives it."""
+    if status is not None:
+        moved = [(row[0], row[1], status, *row[2:]) for row in moved]
     events.record(
         connection,
         [
@@ -271,11 +259,11 @@ def _progress_events(
                 EventKind.MESSAGE_PROGRESS,
                 message_id,
                 at,
-                status=status,
+                status=moved_to,
                 delivered_at=delivered_at,
                 read_at=read_at,
                 deleted_at=deleted_at,
             )
-            for message_id, device_id, delivered_at, read_at, deleted_at in moved
+            for message_id, device_id, moved_to, delivered_at, read_at, deleted_at in moved
         ],
     )
