@@ -106,15 +106,12 @@ def worker(data_dir: DataDir = None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        def parent_gone() -> None:
-            stop.set()
-            # An orphan must not outlive its parent for long, whatever holds up a clean
-            # stop: what it had claimed is safe behind its leases.
-            loop.call_later(STOP_TIMEOUT_S, os._exit, 1)
-
-        if not listen_for_wakes(loop, runtime.dispatcher.wake, parent_gone):
+        if not listen_for_wakes(loop, runtime.dispatcher.wake, stop.set):
             typer.echo(f"Landline worker running (node {runtime.store.node})")
         await stop.wait()
+        # Told to stop (or orphaned), a worker must not linger whatever holds up a clean
+        # stop: what it had claimed is safe behind its leases.
+        loop.call_later(STOP_TIMEOUT_S, os._exit, 1)
         await runtime.stop()
 
     asyncio.run(run())
