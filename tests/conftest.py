@@ -112,12 +112,16 @@ class Landline:
     def store(self) -> Any:
         return self.runtime.store
 
+    def app(self) -> Any:
+        """What the server serves: the API (the web pages' tests serve the whole site)."""
+        return self.runtime.api()
+
     def start(self) -> None:
         """Serve on an asyncio loop of its own, with the production server and limits."""
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", int(self.url.rsplit(":", 1)[1])))
-        app = self.runtime.api()
+        app = self.app()
         self._server = build_server(app, self.runtime.settings)
         ready = threading.Event()
 

@@ -3,10 +3,8 @@ bridge to the API, keyset pages, the live stream's limits; on SQLite and Postgre
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +15,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from landline.http.server import build_server
 from landline.runtime import Runtime
 from landline.settings import Settings
 from landline.store.schema import messages
@@ -32,29 +29,9 @@ HANDSET = "+12065550100"
 class SiteLandline(Landline):
     """A running server that serves the web pages beside the API, as `landline serve`."""
 
-    def start(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", int(self.url.rsplit(":", 1)[1])))
+    def app(self) -> Any:
         self.site = self.runtime.site()
-        self._server = build_server(self.site, self.runtime.settings)
-        ready = threading.Event()
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            ready.set()
-            loop.run_until_complete(self._server.serve(sockets=[listener]))  # type: ignore[union-attr]
-
-        self._thread = threading.Thread(target=serve, daemon=True)
-        self._thread.start()
-        ready.wait()
-        deadline = time.monotonic() + 20
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("server did not start")
-            time.sleep(0.01)
+        return self.site
 
 
 def start_site(db_url: str, tmp_path: Path, **settings: Any) -> SiteLandline:
